@@ -1,0 +1,92 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Coursewright turns a learning brief into a reviewed, versioned, published course.
+///
+/// Configuration comes from the environment (see .env.sample); without any, it uses the
+/// PostgreSQL on 127.0.0.1:5432 (database `coursewright`) or starts a private one.
+#[derive(Debug, Parser)]
+#[command(name = "coursewright", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application and API. Refuses to start while migrations are pending.
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then list what was applied.
+    Migrate,
+    /// Check configuration, database connectivity, migrations and the object store; prints
+    /// one OK/FAIL line per check and exits non-zero on any FAIL.
+    Check,
+    /// Migrate, create a demo tenant with an admin, a reviewer and a learner (printing their
+    /// fresh passwords), and serve until Ctrl-C. Safe to run again.
+    Demo(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides COURSEWRIGHT_BIND).
+    #[arg(long)]
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// URL-safe short name: lower-case letters, digits and hyphens (e.g. acme-learning).
+        #[arg(long)]
+        slug: String,
+        /// Display name shown in the header of every page.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input when it is not a terminal
+    /// (one line), otherwise prompted for twice; it is never taken from the command line.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// ADMIN, REVIEWER or LEARNER.
+        #[arg(long)]
+        role: String,
+        /// The slug of the user's tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Also allow managing tenants across the platform.
+        #[arg(long)]
+        platform_owner: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain and name the first row that does not fit.
+    Verify,
+}
+
+/// Where relative defaults live.
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from(".coursewright")
+}

@@ -1,0 +1,91 @@
+//! `check`: startup validation (phase 16.6), one line per check.
+
+use std::process::ExitCode;
+
+use db::migrate::SchemaState;
+
+use crate::config::{Config, ConfigError};
+
+fn line(ok: bool, what: &str, detail: &str) -> bool {
+    println!("{} {what}: {detail}", if ok { "OK  " } else { "FAIL" });
+    ok
+}
+
+pub async fn run(config: Result<Config, Vec<ConfigError>>) -> ExitCode {
+    let config = match config {
+        Ok(c) => {
+            line(true, "config", &format!("valid (LLM provider {}, bind {})", c.llm.provider, c.bind));
+            c
+        }
+        Err(errors) => {
+            for e in errors {
+                line(false, "config", &e.to_string());
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut all_ok = true;
+
+    match db::connect(&config.database).await {
+        Err(e) => {
+            all_ok &= line(false, "database", &e.to_string());
+            line(false, "migrations", "not checked: no database");
+        }
+        Ok(database) => {
+            let version: Result<String, _> =
+                sqlx::query_scalar("SHOW server_version").fetch_one(&database.pool).await;
+            match version {
+                Ok(v) => line(true, "database", &format!("connected to {} (PostgreSQL {v})", database.target)),
+                Err(e) => {
+                    all_ok &= line(false, "database", &db::connect::cause(&e));
+                    false
+                }
+            };
+            match db::migrate::state(&database.pool).await {
+                Ok(SchemaState::Current) => {
+                    line(true, "migrations", &format!("current ({} applied)", db::MIGRATOR.iter().count()))
+                }
+                Ok(SchemaState::Pending(p)) => {
+                    let names: Vec<String> =
+                        p.iter().map(|m| format!("{:04} {}", m.version, m.description)).collect();
+                    all_ok &= line(
+                        false,
+                        "migrations",
+                        &format!("{} pending ({}); run `coursewright migrate`", p.len(), names.join(", ")),
+                    );
+                    false
+                }
+                Ok(SchemaState::Diverged(why)) => {
+                    all_ok &= line(false, "migrations", &why);
+                    false
+                }
+                Err(e) => {
+                    all_ok &= line(false, "migrations", &db::connect::cause(&e));
+                    false
+                }
+            };
+            database.pool.close().await;
+        }
+    }
+
+    match config.object_store_dir() {
+        Some(dir) => {
+            let probe = dir.join(format!(".check-{}", uuid::Uuid::new_v4()));
+            let result = std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(&probe, b"ok"))
+                .and_then(|()| std::fs::remove_file(&probe));
+            all_ok &= match result {
+                Ok(()) => line(true, "object store", &format!("{} is writable", dir.display())),
+                Err(e) => line(false, "object store", &format!("{} is not writable: {e}", dir.display())),
+            };
+        }
+        None => {
+            all_ok &= line(
+                false,
+                "object store",
+                &format!("{} is not supported by this build yet (use file://)", config.object_store_url),
+            );
+        }
+    }
+    if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

@@ -1,0 +1,70 @@
+//! `serve` and `migrate`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use db::migrate::SchemaState;
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+
+/// Serves until a shutdown signal, on a database whose migrations are all applied.
+pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let database = db::connect(&config.database).await?;
+    match db::migrate::state(&database.pool).await? {
+        SchemaState::Current => {}
+        SchemaState::Pending(pending) => {
+            eprintln!("error: {} migration(s) are pending; run `coursewright migrate` first:", pending.len());
+            for p in pending {
+                eprintln!("  {:04} {}", p.version, p.description);
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+        SchemaState::Diverged(why) => {
+            eprintln!("error: the database schema does not match this binary: {why}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    listen(config, args, database).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Binds and serves on an open, migrated database.
+pub async fn listen(config: &Config, args: ServeArgs, database: db::Database) -> anyhow::Result<()> {
+    let bind = match args.bind {
+        Some(b) => b.parse().with_context(|| format!("--bind {b:?} is not an address such as 127.0.0.1:8080"))?,
+        None => config.bind,
+    };
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %database.target, "serving");
+    println!("Coursewright is serving on http://{addr}");
+    let state = web::AppState::new(database.pool.clone(), config.web.clone());
+    web::serve(listener, state, super::shutdown_signal()).await?;
+    database.pool.close().await;
+    // Dropping the database stops a private cluster, if we started one.
+    drop(database);
+    Ok(())
+}
+
+/// Applies pending migrations.
+pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
+    let database = db::connect(&config.database).await?;
+    let before = db::migrate::state(&database.pool).await?;
+    if let SchemaState::Diverged(why) = &before {
+        eprintln!("error: the database schema does not match this binary: {why}");
+        return Ok(ExitCode::FAILURE);
+    }
+    db::migrate::run(&database.pool).await.context("migration failed")?;
+    match before {
+        SchemaState::Pending(p) => {
+            for m in p {
+                println!("applied {:04} {}", m.version, m.description);
+            }
+        }
+        _ => println!("nothing to apply: the schema is current"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

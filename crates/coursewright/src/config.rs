@@ -1,0 +1,205 @@
+//! Typed configuration, read once from the environment. Every variable is documented in
+//! `.env.sample`; none is required.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use db::connect::ConnectConfig;
+use web::WebConfig;
+
+/// A secret that never prints.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "(unset)" } else { "(set)" })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Which LLM provider generation uses; validated now, used by the worker.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub provider: String,
+    pub model: Option<String>,
+    pub base_url: Option<String>,
+    pub openai_api_key: Secret,
+    pub anthropic_api_key: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: ConnectConfig,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub object_store_url: String,
+    pub log_format: LogFormat,
+    pub web: WebConfig,
+    pub llm: LlmConfig,
+    pub alert_webhook_url: Option<String>,
+    pub job_dry_run: bool,
+}
+
+/// A variable with a value we cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn flag(name: &'static str) -> Result<bool, ConfigError> {
+    match var(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => Err(ConfigError { var: name, message: format!("{other:?} is not a boolean (use 1 or 0)") }),
+    }
+}
+
+fn seconds(name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or(ConfigError {
+            var: name,
+            message: format!("{v:?} is not a positive whole number of seconds"),
+        }),
+    }
+}
+
+fn take<T>(errors: &mut Vec<ConfigError>, r: Result<T, ConfigError>, default: T) -> T {
+    r.unwrap_or_else(|e| {
+        errors.push(e);
+        default
+    })
+}
+
+impl Config {
+    /// Reads the environment; every problem is reported, not just the first.
+    pub fn from_env() -> Result<Self, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+
+        let data_dir = var("COURSEWRIGHT_DATA_DIR").map(PathBuf::from).unwrap_or_else(crate::cli::default_data_dir);
+        let bind_raw = var("COURSEWRIGHT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = take(&mut errors, 
+            bind_raw.parse::<SocketAddr>().map_err(|_| ConfigError {
+                var: "COURSEWRIGHT_BIND",
+                message: format!("{bind_raw:?} is not an address such as 127.0.0.1:8080"),
+            }),
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+        );
+        let object_store_url = var("OBJECT_STORE_URL")
+            .unwrap_or_else(|| format!("file://{}", data_dir.join("objects").display()));
+        let object_ok = object_store_url.starts_with("file://") || object_store_url.starts_with("s3://");
+        if !object_ok {
+            errors.push(ConfigError {
+                var: "OBJECT_STORE_URL",
+                message: format!("{object_store_url:?} must start with file:// or s3://"),
+            });
+        }
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                errors.push(ConfigError { var: "LOG_FORMAT", message: format!("{other:?} is not pretty or json") });
+                LogFormat::Pretty
+            }
+        };
+        let public_origin = var("COURSEWRIGHT_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &public_origin
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            errors.push(ConfigError {
+                var: "COURSEWRIGHT_PUBLIC_URL",
+                message: format!("{u:?} must start with http:// or https://"),
+            });
+        }
+        let secure_default = public_origin.as_deref().is_some_and(|u| u.starts_with("https://"));
+        let secure_cookies = match var("COURSEWRIGHT_SECURE_COOKIES") {
+            None => secure_default,
+            Some(_) => take(&mut errors, flag("COURSEWRIGHT_SECURE_COOKIES"), secure_default),
+        };
+        let trust_proxy = take(&mut errors, flag("COURSEWRIGHT_TRUST_PROXY"), false);
+        let session_hours = take(&mut errors, seconds("COURSEWRIGHT_SESSION_HOURS", 12), 12);
+        let timeout = take(&mut errors, seconds("COURSEWRIGHT_REQUEST_TIMEOUT_SECS", 30), 30);
+        let provider = var("LLM_PROVIDER").unwrap_or_else(|| "offline".into()).to_ascii_lowercase();
+        if !["offline", "openai", "anthropic", "ollama"].contains(&provider.as_str()) {
+            errors.push(ConfigError {
+                var: "LLM_PROVIDER",
+                message: format!("{provider:?} is not one of offline, openai, anthropic, ollama"),
+            });
+        }
+        let openai_api_key = Secret(var("OPENAI_API_KEY").unwrap_or_default());
+        let anthropic_api_key = Secret(var("ANTHROPIC_API_KEY").unwrap_or_default());
+        if provider == "anthropic" && anthropic_api_key.expose().is_empty() {
+            errors.push(ConfigError { var: "ANTHROPIC_API_KEY", message: "is required when LLM_PROVIDER=anthropic".into() });
+        }
+        if provider == "openai" && openai_api_key.expose().is_empty() && var("LLM_BASE_URL").is_none() {
+            errors.push(ConfigError {
+                var: "OPENAI_API_KEY",
+                message: "is required when LLM_PROVIDER=openai (unless LLM_BASE_URL names a local server)".into(),
+            });
+        }
+        let job_dry_run = take(&mut errors, flag("JOB_DRY_RUN"), false);
+        let alert_webhook_url = var("ALERT_WEBHOOK_URL");
+        if let Some(u) = &alert_webhook_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            errors.push(ConfigError { var: "ALERT_WEBHOOK_URL", message: format!("{u:?} must be an http(s) URL") });
+        }
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Self {
+            database: ConnectConfig {
+                database_url: var("DATABASE_URL"),
+                data_dir: data_dir.clone(),
+                max_connections: 16,
+            },
+            bind,
+            data_dir,
+            object_store_url,
+            log_format,
+            web: WebConfig {
+                public_origin,
+                secure_cookies,
+                trust_proxy,
+                session_ttl: time::Duration::hours(session_hours as i64),
+                request_timeout: Duration::from_secs(timeout),
+                ..WebConfig::default()
+            },
+            llm: LlmConfig {
+                provider,
+                model: var("LLM_MODEL"),
+                base_url: var("LLM_BASE_URL"),
+                openai_api_key,
+                anthropic_api_key,
+            },
+            alert_webhook_url,
+            job_dry_run,
+        })
+    }
+
+    /// The local folder behind a `file://` object store.
+    pub fn object_store_dir(&self) -> Option<PathBuf> {
+        self.object_store_url.strip_prefix("file://").map(PathBuf::from)
+    }
+}

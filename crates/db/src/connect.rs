@@ -1,0 +1,239 @@
+//! Finding a PostgreSQL to talk to.
+//!
+//! `DATABASE_URL` wins. Without it: the local server on 127.0.0.1:5432 (database
+//! `coursewright`, created if missing); failing that, a private cluster under the data dir,
+//! started with the machine's `initdb`/`pg_ctl` and stopped when the [`Database`] is dropped.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+/// Why no database could be had. Each message is one sentence a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    BadUrl(String),
+    #[error("cannot connect to PostgreSQL at {target}: {cause}")]
+    Unreachable { target: String, cause: String },
+    #[error(
+        "no PostgreSQL server was found: set DATABASE_URL to a PostgreSQL 13+ server, or install PostgreSQL (Debian: apt-get install postgresql) so Coursewright can use or start one"
+    )]
+    NoServer,
+    #[error("could not start a private PostgreSQL cluster in {dir}: {cause}")]
+    PrivateCluster { dir: String, cause: String },
+}
+
+/// Where to look for a database.
+#[derive(Debug, Clone)]
+pub struct ConnectConfig {
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub max_connections: u32,
+}
+
+/// A pool and, when Coursewright started its own server, the guard that stops it.
+pub struct Database {
+    pub pool: PgPool,
+    /// Where the pool points, without any password, for messages.
+    pub target: String,
+    cluster: Option<PrivateCluster>,
+}
+
+impl Database {
+    pub fn is_private_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+}
+
+const LOCAL_ADDR: &str = "127.0.0.1:5432";
+const LOCAL_DB: &str = "coursewright";
+
+/// Connects as described in the module documentation.
+pub async fn connect(cfg: &ConnectConfig) -> Result<Database, DbError> {
+    if let Some(url) = cfg.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        let opts = PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl(e.to_string()))?;
+        let target = describe(&opts);
+        let pool = pool(opts, cfg.max_connections, &target).await?;
+        return Ok(Database { pool, target, cluster: None });
+    }
+
+    let local: SocketAddr = LOCAL_ADDR.parse().map_err(|_| DbError::NoServer)?;
+    if TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {
+        let user = std::env::var("PGUSER").unwrap_or_else(|_| "postgres".into());
+        let base = PgConnectOptions::new().host("127.0.0.1").port(5432).username(&user);
+        create_database_if_missing(base.clone(), LOCAL_DB).await?;
+        let opts = base.database(LOCAL_DB);
+        let target = describe(&opts);
+        let pool = pool(opts, cfg.max_connections, &target).await?;
+        return Ok(Database { pool, target, cluster: None });
+    }
+
+    let cluster = PrivateCluster::start(&cfg.data_dir.join("postgres"))?;
+    let base =
+        PgConnectOptions::new().host("127.0.0.1").port(cluster.port).username("postgres");
+    create_database_if_missing(base.clone(), LOCAL_DB).await?;
+    let opts = base.database(LOCAL_DB);
+    let target = format!("{} (private cluster in {})", describe(&opts), cluster.dir.display());
+    let pool = pool(opts, cfg.max_connections, &target).await?;
+    Ok(Database { pool, target, cluster: Some(cluster) })
+}
+
+async fn pool(opts: PgConnectOptions, max: u32, target: &str) -> Result<PgPool, DbError> {
+    PgPoolOptions::new()
+        .max_connections(max.max(1))
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(opts.log_statements(tracing::log::LevelFilter::Trace))
+        .await
+        .map_err(|e| DbError::Unreachable { target: target.to_owned(), cause: cause(&e) })
+}
+
+/// Creates `name` through the server's `postgres` database unless it exists.
+pub async fn create_database_if_missing(
+    base: PgConnectOptions,
+    name: &str,
+) -> Result<(), DbError> {
+    let admin = base.clone().database("postgres");
+    let target = describe(&admin);
+    let mut conn = admin
+        .connect()
+        .await
+        .map_err(|e| DbError::Unreachable { target: target.clone(), cause: cause(&e) })?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| DbError::Unreachable { target: target.clone(), cause: cause(&e) })?;
+    if !exists {
+        let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        match sqlx::raw_sql(&sql).execute(&mut conn).await {
+            Ok(_) => tracing::info!(database = name, "created database"),
+            // Another process created it between our look and our create.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(DbError::Unreachable { target, cause: cause(&e) }),
+        }
+    }
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// `user@host:port/db`, never the password.
+pub fn describe(opts: &PgConnectOptions) -> String {
+    format!(
+        "{}@{}:{}/{}",
+        opts.get_username(),
+        opts.get_host(),
+        opts.get_port(),
+        opts.get_database().unwrap_or("(default)")
+    )
+}
+
+/// The most specific message of a sqlx error, for one-line reports.
+pub fn cause(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        sqlx::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A PostgreSQL cluster of our own, stopped when dropped.
+struct PrivateCluster {
+    dir: PathBuf,
+    port: u16,
+    pg_ctl: PathBuf,
+}
+
+impl PrivateCluster {
+    fn start(dir: &Path) -> Result<Self, DbError> {
+        let (Some(initdb), Some(pg_ctl)) = (find_binary("initdb"), find_binary("pg_ctl")) else {
+            return Err(DbError::NoServer);
+        };
+        let fail = |cause: String| DbError::PrivateCluster { dir: dir.display().to_string(), cause };
+        if is_root() {
+            return Err(fail(
+                "PostgreSQL refuses to run as root; run as an ordinary user or set DATABASE_URL"
+                    .into(),
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+        let dir = dir.canonicalize().map_err(|e| fail(e.to_string()))?;
+        if !dir.join("PG_VERSION").exists() {
+            let out = Command::new(&initdb)
+                .args(["--auth=trust", "--username=postgres", "--encoding=UTF8", "-D"])
+                .arg(&dir)
+                .output()
+                .map_err(|e| fail(e.to_string()))?;
+            if !out.status.success() {
+                return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| fail(e.to_string()))?
+            .port();
+        let out = Command::new(&pg_ctl)
+            .arg("-D")
+            .arg(&dir)
+            .arg("-l")
+            .arg(dir.join("server.log"))
+            .arg("-o")
+            .arg(format!("-p {port} -c listen_addresses=127.0.0.1 -k {}", dir.display()))
+            .args(["-w", "start"])
+            .output()
+            .map_err(|e| fail(e.to_string()))?;
+        if !out.status.success() {
+            return Err(fail(format!(
+                "pg_ctl start failed ({}); see {}",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                dir.join("server.log").display()
+            )));
+        }
+        tracing::info!(dir = %dir.display(), port, "started a private PostgreSQL cluster");
+        Ok(Self { dir, port, pg_ctl })
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let status = Command::new(&self.pg_ctl)
+            .arg("-D")
+            .arg(&self.dir)
+            .args(["-m", "fast", "-w", "stop"])
+            .output();
+        match status {
+            Ok(o) if o.status.success() => tracing::info!("stopped the private PostgreSQL cluster"),
+            Ok(o) => tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr), "pg_ctl stop failed"),
+            Err(e) => tracing::warn!(error = %e, "pg_ctl stop failed"),
+        }
+    }
+}
+
+fn find_binary(name: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    // Debian keeps the server binaries off PATH, one folder per major version.
+    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path().join("bin").join(name)).collect())
+        .unwrap_or_default();
+    debian.sort();
+    debian.reverse();
+    on_path.into_iter().chain(debian).find(|p| p.is_file())
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,23 @@
+//! PostgreSQL for Coursewright. Query functions are grouped by aggregate and take an executor
+//! or a transaction, so the caller decides what commits together.
+
+pub mod audit;
+pub mod connect;
+pub mod migrate;
+pub mod sessions;
+pub mod tenants;
+pub mod testing;
+pub mod throttle;
+pub mod users;
+
+pub use connect::{Database, DbError, connect};
+pub use sqlx::{PgPool, Postgres, Transaction};
+
+/// The embedded migrations of this crate.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// True when `err` is a violation of the named constraint, so callers can turn it into a
+/// friendly error instead of a 500.
+pub fn is_constraint(err: &sqlx::Error, name: &str) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(name))
+}

@@ -1,0 +1,8 @@
+//! Pure types and rules of Coursewright. Nothing here does IO or is async, so every rule can be
+//! tested without a database and reused by the web, the worker and the CLI alike.
+
+pub mod audit;
+pub mod identity;
+
+pub use audit::{AuditAction, AuditRecord, canonical_json};
+pub use identity::{Email, ParseError, Password, Role, TenantName, TenantSlug};

@@ -1,0 +1,330 @@
+//! Who is calling: sessions, the [`Caller`] extractor, role guards, password hashing and login.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use db::audit::{self, AuditEvent};
+use db::sessions::SessionUser;
+use domain::{AuditAction, Email, Password, Role};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::WebError;
+
+/// Failures within the window before an account is locked.
+pub const ACCOUNT_THRESHOLD: i32 = 5;
+/// Failures from one address before it is locked; higher, since many people share one NAT.
+pub const ADDRESS_THRESHOLD: i32 = 20;
+
+/// The signed-in user behind a request, with their tenant.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    pub tenant_slug: String,
+    pub is_platform_owner: bool,
+}
+
+impl From<SessionUser> for Caller {
+    fn from(s: SessionUser) -> Self {
+        Self {
+            user_id: s.user.id,
+            email: s.user.email,
+            display_name: s.user.display_name,
+            role: s.user.role,
+            tenant_id: s.user.tenant_id,
+            tenant_name: s.tenant_name,
+            tenant_slug: s.tenant_slug,
+            is_platform_owner: s.user.is_platform_owner,
+        }
+    }
+}
+
+impl Caller {
+    /// Passes when the caller holds one of `roles`; 403 otherwise.
+    pub fn require_role(&self, roles: &[Role]) -> Result<(), WebError> {
+        if roles.contains(&self.role) { Ok(()) } else { Err(WebError::forbidden()) }
+    }
+
+    pub fn require_platform_owner(&self) -> Result<(), WebError> {
+        if self.is_platform_owner {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden("only a platform owner may manage tenants".into()))
+        }
+    }
+
+    /// Where this caller lands after signing in.
+    pub fn home(&self) -> &'static str {
+        if self.role.is_staff() { "/admin" } else { "/learn" }
+    }
+}
+
+/// The session cookie's name. `__Host-` pins it to this host over https.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-cw_session" } else { "cw_session" }
+}
+
+/// The value of cookie `name`, if the request has it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A cached lookup, so a handler and the page layout share one query.
+#[derive(Clone)]
+struct Resolved(Option<Caller>);
+
+async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<Caller>, WebError> {
+    if let Some(Resolved(c)) = parts.extensions.get::<Resolved>() {
+        return Ok(c.clone());
+    }
+    let token = cookie(&parts.headers, cookie_name(state.config.secure_cookies));
+    let caller = match token {
+        Some(t) => db::sessions::lookup(&state.pool, t).await?.map(Caller::from),
+        None => None,
+    };
+    parts.extensions.insert(Resolved(caller.clone()));
+    Ok(caller)
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        resolve(parts, &AppState::from_ref(state)).await?.ok_or(WebError::Unauthorized)
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        resolve(parts, &AppState::from_ref(state)).await
+    }
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the server
+/// is configured to sit behind a trusted proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        if state.config.trust_proxy {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse().ok());
+            if forwarded.is_some() {
+                return Ok(Self(forwarded));
+            }
+        }
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+/// Hashes with argon2id off the async runtime.
+pub async fn hash_password(password: &Password) -> Result<String, WebError> {
+    let p = password.expose().to_owned();
+    tokio::task::spawn_blocking(move || hash_password_blocking(&p))
+        .await
+        .map_err(|e| WebError::Internal(e.into()))?
+        .map_err(WebError::Internal)
+}
+
+/// Hashes with argon2id (default parameters: 19 MiB, 2 passes).
+pub fn hash_password_blocking(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+}
+
+/// A hash of a random password, verified against when the email is unknown so that both
+/// failures take as long.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        hash_password_blocking(&Uuid::new_v4().to_string()).unwrap_or_default()
+    })
+}
+
+async fn verify_password(password: String, hash: Option<String>) -> Result<bool, WebError> {
+    tokio::task::spawn_blocking(move || {
+        let hash = hash.as_deref().unwrap_or_else(|| decoy_hash());
+        let Ok(parsed) = PasswordHash::new(hash) else { return false };
+        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    })
+    .await
+    .map_err(|e| WebError::Internal(e.into()))
+}
+
+/// What a successful login yields: the caller and the new session's token.
+pub struct LoggedIn {
+    pub caller: Caller,
+    pub token: String,
+}
+
+const BAD_CREDENTIALS: &str = "email or password is incorrect";
+
+/// Checks throttles and credentials, then opens a fresh session (ending `old_token`'s, so the
+/// session id always changes at login).
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    addr: ClientAddr,
+    old_token: Option<&str>,
+) -> Result<LoggedIn, WebError> {
+    if email.trim().is_empty() || password.is_empty() {
+        return Err(WebError::Unprocessable("email and password are both required".into()));
+    }
+    // A malformed address still counts against the throttle and gets the same answer.
+    let parsed = Email::parse(email);
+    let account_key = format!("account:{}", email.trim().to_lowercase());
+    let mut keys = vec![account_key.clone()];
+    if let ClientAddr(Some(ip)) = addr {
+        keys.push(format!("ip:{ip}"));
+    }
+    if let Some(wait) = db::throttle::locked_for(&state.pool, &keys).await? {
+        metrics::counter!("login_throttled_total").increment(1);
+        return Err(WebError::TooManyRequests { retry_after: wait });
+    }
+
+    let creds = match &parsed {
+        Ok(e) => db::users::credentials(&state.pool, e).await?,
+        Err(_) => None,
+    };
+    let ok = verify_password(password.to_owned(), creds.as_ref().map(|c| c.password_hash.clone()))
+        .await?;
+    let Some(creds) = creds.filter(|_| ok) else {
+        let mut lock = db::throttle::record_failure(&state.pool, &account_key, ACCOUNT_THRESHOLD).await?;
+        if let Some(ip_key) = keys.get(1) {
+            let ip_lock = db::throttle::record_failure(&state.pool, ip_key, ADDRESS_THRESHOLD).await?;
+            lock = lock.max(ip_lock);
+        }
+        metrics::counter!("login_failures_total").increment(1);
+        if let Ok(e) = &parsed
+            && let Some(user) = db::users::credentials(&state.pool, e).await?.map(|c| c.user)
+        {
+            let event = AuditEvent::new(AuditAction::LoginFailed, "user", user.id)
+                .tenant(user.tenant_id)
+                .metadata(serde_json::json!({
+                    "address": addr.0.map(|a| a.to_string()),
+                    "locked_for_seconds": lock.map(|d| d.as_secs()),
+                }));
+            audit::record_alone(&state.pool, event).await;
+        }
+        return Err(match lock {
+            Some(wait) => WebError::TooManyRequests { retry_after: wait },
+            None => WebError::InvalidCredentials(BAD_CREDENTIALS.into()),
+        });
+    };
+
+    db::throttle::clear(&state.pool, &account_key).await?;
+    let mut tx = state.pool.begin().await?;
+    if let Some(old) = old_token {
+        db::sessions::delete(&mut *tx, old).await?;
+    }
+    let token = db::sessions::create(&mut *tx, creds.user.id, state.config.session_ttl).await?;
+    audit::record(
+        &mut tx,
+        AuditEvent::new(AuditAction::LoginSucceeded, "user", creds.user.id)
+            .tenant(creds.user.tenant_id)
+            .actor(Some(creds.user.id))
+            .metadata(serde_json::json!({ "address": addr.0.map(|a| a.to_string()) })),
+    )
+    .await;
+    tx.commit().await?;
+    let tenant = sqlx::query!("SELECT name, slug FROM tenants WHERE id = $1", creds.user.tenant_id)
+        .fetch_one(&state.pool)
+        .await?;
+    let caller = Caller::from(SessionUser {
+        user: creds.user,
+        tenant_name: tenant.name,
+        tenant_slug: tenant.slug,
+    });
+    Ok(LoggedIn { caller, token })
+}
+
+/// Ends the session behind `token`, auditing it when it belonged to someone.
+pub async fn logout(state: &AppState, caller: Option<&Caller>, token: &str) -> Result<(), WebError> {
+    let mut tx = state.pool.begin().await?;
+    let ended = db::sessions::delete(&mut *tx, token).await?;
+    if let (true, Some(c)) = (ended, caller) {
+        audit::record(
+            &mut tx,
+            AuditEvent::new(AuditAction::Logout, "user", c.user_id)
+                .tenant(c.tenant_id)
+                .actor(Some(c.user_id)),
+        )
+        .await;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The `Set-Cookie` value that stores a session.
+pub fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
+    let secure = state.config.secure_cookies;
+    let v = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        cookie_name(secure),
+        state.config.session_ttl.whole_seconds(),
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that clears the session cookie.
+pub fn clear_session_cookie(secure: bool) -> HeaderValue {
+    let v = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A retry hint for a throttled page, in whole seconds.
+pub fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}

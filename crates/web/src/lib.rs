@@ -1,0 +1,156 @@
+//! Coursewright's HTTP surface: the JSON API, the server-rendered pages, sign-in, guards,
+//! health and metrics. This crate never depends on `llm` or `generate`: no route can call a
+//! generator, because it cannot compile.
+
+pub mod admin;
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod learn;
+pub mod metrics;
+pub mod pages;
+pub mod platform;
+pub mod sessions;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::WebError;
+
+/// The web server's settings.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// `https://host[:port]` the site is reached at; when set, the origin check compares
+    /// against it, otherwise against the request's `Host`.
+    pub public_origin: Option<String>,
+    /// Mark cookies `Secure` (and name the session cookie `__Host-…`).
+    pub secure_cookies: bool,
+    /// Trust the first `X-Forwarded-For` hop as the client address (behind a proxy only).
+    pub trust_proxy: bool,
+    pub session_ttl: time::Duration,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_origin: None,
+            secure_cookies: false,
+            trust_proxy: false,
+            session_ttl: time::Duration::hours(12),
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<WebConfig>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: WebConfig) -> Self {
+        Self { pool, config: Arc::new(config), metrics: metrics::install() }
+    }
+}
+
+const STYLESHEET: &str = include_str!("../static/app.css");
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound("no such page or resource".into())
+}
+
+/// The whole application: every resource's router, merged here and only here.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let routes = Router::new()
+        .merge(health::router())
+        .merge(sessions::router())
+        .merge(admin::router())
+        .merge(learn::router())
+        .merge(platform::router())
+        .route("/static/app.css", get(stylesheet))
+        .route_layer(middleware::from_fn(metrics::track))
+        .fallback(not_found);
+
+    // Each `layer` wraps everything added before it: the last one added runs first.
+    routes
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::require_same_origin))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.config.request_timeout,
+        ))
+        .layer(middleware::from_fn(pages::consume_flash))
+        .layer(middleware::from_fn(error::shape_errors))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

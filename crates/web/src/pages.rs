@@ -1,0 +1,214 @@
+//! The page layout shared by every server-rendered page, flash messages, and the error page.
+
+use askama::Template;
+use axum::extract::{FromRef, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use domain::Role;
+
+use crate::AppState;
+use crate::auth::{Caller, cookie};
+use crate::error::WebError;
+
+const FLASH_COOKIE: &str = "cw_flash";
+
+/// One entry of the navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+/// What the base layout shows around every page.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub caller: Option<Caller>,
+    pub nav: Vec<NavItem>,
+    pub flash: Option<String>,
+}
+
+impl Layout {
+    pub fn role_label(&self) -> &'static str {
+        match self.caller.as_ref().map(|c| c.role) {
+            Some(Role::Admin) => "Admin",
+            Some(Role::Reviewer) => "Reviewer",
+            Some(Role::Learner) => "Learner",
+            None => "",
+        }
+    }
+}
+
+/// The navigation a role sees. Later issues add their sections here.
+fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
+    let Some(c) = caller else { return Vec::new() };
+    let mut items: Vec<(&'static str, &'static str)> = Vec::new();
+    if c.role.is_staff() {
+        items.push(("/admin", "Dashboard"));
+    }
+    if c.role == Role::Admin {
+        items.push(("/admin/users", "Users"));
+        items.push(("/admin/audit", "Audit log"));
+    }
+    items.push(("/learn", "Learn"));
+    items
+        .into_iter()
+        .map(|(href, label)| NavItem {
+            href,
+            label,
+            active: path == href || (href != "/admin" && path.starts_with(&format!("{href}/"))),
+        })
+        .collect()
+}
+
+/// The request's view of the layout: who is calling, the path, and any flash message.
+pub struct PageCtx {
+    pub caller: Option<Caller>,
+    path: String,
+    flash: Option<String>,
+}
+
+impl PageCtx {
+    pub fn layout(&self, title: impl Into<String>) -> Layout {
+        Layout {
+            title: title.into(),
+            caller: self.caller.clone(),
+            nav: nav_for(self.caller.as_ref(), &self.path),
+            flash: self.flash.clone(),
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for PageCtx
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller =
+            <Caller as axum::extract::OptionalFromRequestParts<S>>::from_request_parts(parts, state)
+                .await?;
+        let flash = cookie(&parts.headers, FLASH_COOKIE).map(url_decode).filter(|s| !s.is_empty());
+        Ok(Self { caller, path: parts.uri.path().to_owned(), flash })
+    }
+}
+
+/// Renders a template into an HTML response.
+pub fn render<T: Template>(t: &T) -> Result<Response, WebError> {
+    let html = t.render().map_err(|e| WebError::Internal(e.into()))?;
+    Ok(Html(html).into_response())
+}
+
+/// A `Set-Cookie` value carrying a message to show on the next page.
+pub fn flash(message: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{FLASH_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60",
+        url_encode(message)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Clears the flash cookie once a page has shown it.
+pub async fn consume_flash(req: Request, next: Next) -> Response {
+    let had = cookie(req.headers(), FLASH_COOKIE).is_some();
+    let mut res = next.run(req).await;
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if had && is_page && !res.headers().contains_key(header::SET_COOKIE) {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("cw_flash=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        );
+    }
+    res
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+/// The HTML body of an error response.
+pub fn error_page(status: StatusCode, message: &str) -> String {
+    let page = ErrorPage {
+        layout: Layout { title: status.to_string(), caller: None, nav: Vec::new(), flash: None },
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("Error"),
+        message,
+    };
+    page.render().unwrap_or_else(|_| format!("{status}: {message}"))
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes percent-encoding (and `+` as space, as forms send it).
+pub fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A path to return to after signing in, if it is one of ours (never another site).
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    let n = next?.trim();
+    (n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']))
+        .then(|| n.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoding_round_trips() {
+        for s in ["Signed out.", "a&b=c/d?e", "ünïcode ✓", "100%"] {
+            assert_eq!(url_decode(&url_encode(s)), s);
+        }
+        assert_eq!(url_decode("a+b%2"), "a b%2");
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next(Some("/admin/audit?x=1")), Some("/admin/audit?x=1".into()));
+        for bad in ["https://evil.example", "//evil.example", "/\\evil", "admin"] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad}");
+        }
+    }
+}
