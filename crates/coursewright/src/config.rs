@@ -21,7 +21,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "(unset)" } else { "(set)" })
+        f.write_str(if self.0.is_empty() {
+            "(unset)"
+        } else {
+            "(set)"
+        })
     }
 }
 
@@ -63,14 +67,20 @@ pub struct ConfigError {
 }
 
 fn var(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 fn flag(name: &'static str) -> Result<bool, ConfigError> {
     match var(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("0" | "false" | "no" | "off") => Ok(false),
         Some("1" | "true" | "yes" | "on") => Ok(true),
-        Some(other) => Err(ConfigError { var: name, message: format!("{other:?} is not a boolean (use 1 or 0)") }),
+        Some(other) => Err(ConfigError {
+            var: name,
+            message: format!("{other:?} is not a boolean (use 1 or 0)"),
+        }),
     }
 }
 
@@ -96,9 +106,12 @@ impl Config {
     pub fn from_env() -> Result<Self, Vec<ConfigError>> {
         let mut errors = Vec::new();
 
-        let data_dir = var("COURSEWRIGHT_DATA_DIR").map(PathBuf::from).unwrap_or_else(crate::cli::default_data_dir);
+        let data_dir = var("COURSEWRIGHT_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(crate::cli::default_data_dir);
         let bind_raw = var("COURSEWRIGHT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind = take(&mut errors, 
+        let bind = take(
+            &mut errors,
             bind_raw.parse::<SocketAddr>().map_err(|_| ConfigError {
                 var: "COURSEWRIGHT_BIND",
                 message: format!("{bind_raw:?} is not an address such as 127.0.0.1:8080"),
@@ -107,7 +120,8 @@ impl Config {
         );
         let object_store_url = var("OBJECT_STORE_URL")
             .unwrap_or_else(|| format!("file://{}", data_dir.join("objects").display()));
-        let object_ok = object_store_url.starts_with("file://") || object_store_url.starts_with("s3://");
+        let object_ok =
+            object_store_url.starts_with("file://") || object_store_url.starts_with("s3://");
         if !object_ok {
             errors.push(ConfigError {
                 var: "OBJECT_STORE_URL",
@@ -118,11 +132,15 @@ impl Config {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                errors.push(ConfigError { var: "LOG_FORMAT", message: format!("{other:?} is not pretty or json") });
+                errors.push(ConfigError {
+                    var: "LOG_FORMAT",
+                    message: format!("{other:?} is not pretty or json"),
+                });
                 LogFormat::Pretty
             }
         };
-        let public_origin = var("COURSEWRIGHT_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        let public_origin =
+            var("COURSEWRIGHT_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &public_origin
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
@@ -131,15 +149,27 @@ impl Config {
                 message: format!("{u:?} must start with http:// or https://"),
             });
         }
-        let secure_default = public_origin.as_deref().is_some_and(|u| u.starts_with("https://"));
+        let secure_default = public_origin
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
         let secure_cookies = match var("COURSEWRIGHT_SECURE_COOKIES") {
             None => secure_default,
-            Some(_) => take(&mut errors, flag("COURSEWRIGHT_SECURE_COOKIES"), secure_default),
+            Some(_) => take(
+                &mut errors,
+                flag("COURSEWRIGHT_SECURE_COOKIES"),
+                secure_default,
+            ),
         };
         let trust_proxy = take(&mut errors, flag("COURSEWRIGHT_TRUST_PROXY"), false);
         let session_hours = take(&mut errors, seconds("COURSEWRIGHT_SESSION_HOURS", 12), 12);
-        let timeout = take(&mut errors, seconds("COURSEWRIGHT_REQUEST_TIMEOUT_SECS", 30), 30);
-        let provider = var("LLM_PROVIDER").unwrap_or_else(|| "offline".into()).to_ascii_lowercase();
+        let timeout = take(
+            &mut errors,
+            seconds("COURSEWRIGHT_REQUEST_TIMEOUT_SECS", 30),
+            30,
+        );
+        let provider = var("LLM_PROVIDER")
+            .unwrap_or_else(|| "offline".into())
+            .to_ascii_lowercase();
         if !["offline", "openai", "anthropic", "ollama"].contains(&provider.as_str()) {
             errors.push(ConfigError {
                 var: "LLM_PROVIDER",
@@ -149,9 +179,15 @@ impl Config {
         let openai_api_key = Secret(var("OPENAI_API_KEY").unwrap_or_default());
         let anthropic_api_key = Secret(var("ANTHROPIC_API_KEY").unwrap_or_default());
         if provider == "anthropic" && anthropic_api_key.expose().is_empty() {
-            errors.push(ConfigError { var: "ANTHROPIC_API_KEY", message: "is required when LLM_PROVIDER=anthropic".into() });
+            errors.push(ConfigError {
+                var: "ANTHROPIC_API_KEY",
+                message: "is required when LLM_PROVIDER=anthropic".into(),
+            });
         }
-        if provider == "openai" && openai_api_key.expose().is_empty() && var("LLM_BASE_URL").is_none() {
+        if provider == "openai"
+            && openai_api_key.expose().is_empty()
+            && var("LLM_BASE_URL").is_none()
+        {
             errors.push(ConfigError {
                 var: "OPENAI_API_KEY",
                 message: "is required when LLM_PROVIDER=openai (unless LLM_BASE_URL names a local server)".into(),
@@ -162,7 +198,10 @@ impl Config {
         if let Some(u) = &alert_webhook_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
-            errors.push(ConfigError { var: "ALERT_WEBHOOK_URL", message: format!("{u:?} must be an http(s) URL") });
+            errors.push(ConfigError {
+                var: "ALERT_WEBHOOK_URL",
+                message: format!("{u:?} must be an http(s) URL"),
+            });
         }
 
         if !errors.is_empty() {
@@ -200,6 +239,8 @@ impl Config {
 
     /// The local folder behind a `file://` object store.
     pub fn object_store_dir(&self) -> Option<PathBuf> {
-        self.object_store_url.strip_prefix("file://").map(PathBuf::from)
+        self.object_store_url
+            .strip_prefix("file://")
+            .map(PathBuf::from)
     }
 }

@@ -12,8 +12,16 @@ use config::{Config, LogFormat};
 /// Runs one command to completion and says how it ended.
 pub fn run(cli: Cli) -> ExitCode {
     let config = Config::from_env();
-    init_logging(config.as_ref().map(|c| c.log_format).unwrap_or(LogFormat::Pretty));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    init_logging(
+        config
+            .as_ref()
+            .map(|c| c.log_format)
+            .unwrap_or(LogFormat::Pretty),
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -42,7 +50,13 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Tenant(TenantCommand::Create { slug, name }) => {
                 commands::admin::create_tenant(&config, &slug, &name).await
             }
-            Command::User(UserCommand::Create { email, role, tenant, name, platform_owner }) => {
+            Command::User(UserCommand::Create {
+                email,
+                role,
+                tenant,
+                name,
+                platform_owner,
+            }) => {
                 commands::admin::create_user(&config, &email, &role, &tenant, &name, platform_owner)
                     .await
             }
@@ -62,7 +76,9 @@ fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder.compact().try_init(),

@@ -17,9 +17,8 @@ use uuid::Uuid;
 /// The advisory lock key that serializes the chain head ("cw-audit" in ASCII).
 const CHAIN_LOCK: i64 = 0x63772d6175646974;
 
-const TIMESTAMP: &[FormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
+const TIMESTAMP: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// One event to append.
 #[derive(Debug, Clone)]
@@ -111,7 +110,9 @@ async fn write_in_savepoint(
 }
 
 async fn insert(conn: &mut PgConnection, event: &AuditEvent) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK).execute(&mut *conn).await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
+        .execute(&mut *conn)
+        .await?;
     let head = sqlx::query!("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
@@ -168,8 +169,14 @@ fn format_stamp(t: OffsetDateTime) -> Result<String, sqlx::Error> {
 /// The outcome of [`verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
-    Intact { rows: u64 },
-    Broken { rows_checked: u64, id: i64, reason: String },
+    Intact {
+        rows: u64,
+    },
+    Broken {
+        rows_checked: u64,
+        id: i64,
+        reason: String,
+    },
 }
 
 /// Recomputes the whole chain in id order and names the first row that does not fit.
@@ -190,7 +197,11 @@ pub async fn verify(pool: &PgPool) -> Result<Verification, sqlx::Error> {
         .await?;
         let n = page.len();
         for r in page {
-            let broken = |reason: String| Verification::Broken { rows_checked: rows, id: r.id, reason };
+            let broken = |reason: String| Verification::Broken {
+                rows_checked: rows,
+                id: r.id,
+                reason,
+            };
             if r.id != expected_id {
                 return Ok(Verification::Broken {
                     rows_checked: rows,
@@ -199,7 +210,9 @@ pub async fn verify(pool: &PgPool) -> Result<Verification, sqlx::Error> {
                 });
             }
             if r.prev_hash != expected_prev {
-                return Ok(broken("prev_hash does not match the previous row's hash".into()));
+                return Ok(broken(
+                    "prev_hash does not match the previous row's hash".into(),
+                ));
             }
             let tenant = r.tenant_id.map(|u| u.to_string());
             let actor = r.actor_id.map(|u| u.to_string());
@@ -216,7 +229,9 @@ pub async fn verify(pool: &PgPool) -> Result<Verification, sqlx::Error> {
             }
             .chain_hash(&r.prev_hash);
             if hash != r.hash {
-                return Ok(broken("its contents do not match its hash (the row was altered)".into()));
+                return Ok(broken(
+                    "its contents do not match its hash (the row was altered)".into(),
+                ));
             }
             expected_prev = r.hash;
             expected_id += 1;
@@ -230,6 +245,7 @@ pub async fn verify(pool: &PgPool) -> Result<Verification, sqlx::Error> {
 
 /// One row as the audit page and API show it.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: i64,
     pub actor_id: Option<Uuid>,

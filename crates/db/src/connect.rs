@@ -59,28 +59,49 @@ pub async fn connect(cfg: &ConnectConfig) -> Result<Database, DbError> {
         let opts = PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl(e.to_string()))?;
         let target = describe(&opts);
         let pool = pool(opts, cfg.max_connections, &target).await?;
-        return Ok(Database { pool, target, cluster: None });
+        return Ok(Database {
+            pool,
+            target,
+            cluster: None,
+        });
     }
 
     let local: SocketAddr = LOCAL_ADDR.parse().map_err(|_| DbError::NoServer)?;
     if TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {
         let user = std::env::var("PGUSER").unwrap_or_else(|_| "postgres".into());
-        let base = PgConnectOptions::new().host("127.0.0.1").port(5432).username(&user);
+        let base = PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(5432)
+            .username(&user);
         create_database_if_missing(base.clone(), LOCAL_DB).await?;
         let opts = base.database(LOCAL_DB);
         let target = describe(&opts);
         let pool = pool(opts, cfg.max_connections, &target).await?;
-        return Ok(Database { pool, target, cluster: None });
+        return Ok(Database {
+            pool,
+            target,
+            cluster: None,
+        });
     }
 
     let cluster = PrivateCluster::start(&cfg.data_dir.join("postgres"))?;
-    let base =
-        PgConnectOptions::new().host("127.0.0.1").port(cluster.port).username("postgres");
+    let base = PgConnectOptions::new()
+        .host("127.0.0.1")
+        .port(cluster.port)
+        .username("postgres");
     create_database_if_missing(base.clone(), LOCAL_DB).await?;
     let opts = base.database(LOCAL_DB);
-    let target = format!("{} (private cluster in {})", describe(&opts), cluster.dir.display());
+    let target = format!(
+        "{} (private cluster in {})",
+        describe(&opts),
+        cluster.dir.display()
+    );
     let pool = pool(opts, cfg.max_connections, &target).await?;
-    Ok(Database { pool, target, cluster: Some(cluster) })
+    Ok(Database {
+        pool,
+        target,
+        cluster: Some(cluster),
+    })
 }
 
 async fn pool(opts: PgConnectOptions, max: u32, target: &str) -> Result<PgPool, DbError> {
@@ -89,33 +110,41 @@ async fn pool(opts: PgConnectOptions, max: u32, target: &str) -> Result<PgPool, 
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(opts.log_statements(tracing::log::LevelFilter::Trace))
         .await
-        .map_err(|e| DbError::Unreachable { target: target.to_owned(), cause: cause(&e) })
+        .map_err(|e| DbError::Unreachable {
+            target: target.to_owned(),
+            cause: cause(&e),
+        })
 }
 
 /// Creates `name` through the server's `postgres` database unless it exists.
-pub async fn create_database_if_missing(
-    base: PgConnectOptions,
-    name: &str,
-) -> Result<(), DbError> {
+pub async fn create_database_if_missing(base: PgConnectOptions, name: &str) -> Result<(), DbError> {
     let admin = base.clone().database("postgres");
     let target = describe(&admin);
-    let mut conn = admin
-        .connect()
-        .await
-        .map_err(|e| DbError::Unreachable { target: target.clone(), cause: cause(&e) })?;
+    let mut conn = admin.connect().await.map_err(|e| DbError::Unreachable {
+        target: target.clone(),
+        cause: cause(&e),
+    })?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(name)
             .fetch_one(&mut conn)
             .await
-            .map_err(|e| DbError::Unreachable { target: target.clone(), cause: cause(&e) })?;
+            .map_err(|e| DbError::Unreachable {
+                target: target.clone(),
+                cause: cause(&e),
+            })?;
     if !exists {
         let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
         match sqlx::raw_sql(&sql).execute(&mut conn).await {
             Ok(_) => tracing::info!(database = name, "created database"),
             // Another process created it between our look and our create.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
-            Err(e) => return Err(DbError::Unreachable { target, cause: cause(&e) }),
+            Err(e) => {
+                return Err(DbError::Unreachable {
+                    target,
+                    cause: cause(&e),
+                });
+            }
         }
     }
     let _ = conn.close().await;
@@ -154,7 +183,10 @@ impl PrivateCluster {
         let (Some(initdb), Some(pg_ctl)) = (find_binary("initdb"), find_binary("pg_ctl")) else {
             return Err(DbError::NoServer);
         };
-        let fail = |cause: String| DbError::PrivateCluster { dir: dir.display().to_string(), cause };
+        let fail = |cause: String| DbError::PrivateCluster {
+            dir: dir.display().to_string(),
+            cause,
+        };
         if is_root() {
             return Err(fail(
                 "PostgreSQL refuses to run as root; run as an ordinary user or set DATABASE_URL"
@@ -165,7 +197,12 @@ impl PrivateCluster {
         let dir = dir.canonicalize().map_err(|e| fail(e.to_string()))?;
         if !dir.join("PG_VERSION").exists() {
             let out = Command::new(&initdb)
-                .args(["--auth=trust", "--username=postgres", "--encoding=UTF8", "-D"])
+                .args([
+                    "--auth=trust",
+                    "--username=postgres",
+                    "--encoding=UTF8",
+                    "-D",
+                ])
                 .arg(&dir)
                 .output()
                 .map_err(|e| fail(e.to_string()))?;
@@ -183,7 +220,10 @@ impl PrivateCluster {
             .arg("-l")
             .arg(dir.join("server.log"))
             .arg("-o")
-            .arg(format!("-p {port} -c listen_addresses=127.0.0.1 -k {}", dir.display()))
+            .arg(format!(
+                "-p {port} -c listen_addresses=127.0.0.1 -k {}",
+                dir.display()
+            ))
             .args(["-w", "start"])
             .output()
             .map_err(|e| fail(e.to_string()))?;
@@ -208,7 +248,9 @@ impl Drop for PrivateCluster {
             .output();
         match status {
             Ok(o) if o.status.success() => tracing::info!("stopped the private PostgreSQL cluster"),
-            Ok(o) => tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr), "pg_ctl stop failed"),
+            Ok(o) => {
+                tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr), "pg_ctl stop failed")
+            }
             Err(e) => tracing::warn!(error = %e, "pg_ctl stop failed"),
         }
     }
@@ -216,11 +258,19 @@ impl Drop for PrivateCluster {
 
 fn find_binary(name: &str) -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     // Debian keeps the server binaries off PATH, one folder per major version.
     let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path().join("bin").join(name)).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path().join("bin").join(name))
+                .collect()
+        })
         .unwrap_or_default();
     debian.sort();
     debian.reverse();

@@ -23,8 +23,9 @@ pub enum SchemaState {
 
 /// Compares applied migrations with the embedded ones without changing anything.
 pub async fn state(pool: &PgPool) -> Result<SchemaState, sqlx::Error> {
-    let table: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(pool).await?;
+    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(pool)
+        .await?;
     let applied: Vec<(i64, Vec<u8>, bool)> = if table.is_some() {
         sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
             .fetch_all(pool)
@@ -34,7 +35,9 @@ pub async fn state(pool: &PgPool) -> Result<SchemaState, sqlx::Error> {
     };
     for (version, checksum, success) in &applied {
         if !success {
-            return Ok(SchemaState::Diverged(format!("migration {version} failed part-way")));
+            return Ok(SchemaState::Diverged(format!(
+                "migration {version} failed part-way"
+            )));
         }
         match MIGRATOR.iter().find(|m| m.version == *version) {
             None => {
@@ -55,9 +58,16 @@ pub async fn state(pool: &PgPool) -> Result<SchemaState, sqlx::Error> {
         .iter()
         .filter(|m| m.migration_type.is_up_migration())
         .filter(|m| !applied.iter().any(|(v, _, _)| *v == m.version))
-        .map(|m| Pending { version: m.version, description: m.description.to_string() })
+        .map(|m| Pending {
+            version: m.version,
+            description: m.description.to_string(),
+        })
         .collect();
-    Ok(if pending.is_empty() { SchemaState::Current } else { SchemaState::Pending(pending) })
+    Ok(if pending.is_empty() {
+        SchemaState::Current
+    } else {
+        SchemaState::Pending(pending)
+    })
 }
 
 /// Applies every pending migration, each in its own transaction.

@@ -64,7 +64,10 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<SessionUser>, s
             tenant_id: r.tenant_id,
             email: r.email,
             display_name: r.display_name,
-            role: r.role.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            role: r
+                .role
+                .parse()
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             is_platform_owner: r.is_platform_owner,
             created_at: r.created_at,
         },
@@ -83,11 +86,15 @@ pub async fn delete(db: impl PgExecutor<'_>, token: &str) -> Result<bool, sqlx::
 
 /// Ends every session of a user (after a password change).
 pub async fn delete_for_user(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id).execute(db).await?;
+    let r = sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id)
+        .execute(db)
+        .await?;
     Ok(r.rows_affected())
 }
 
 pub async fn delete_expired(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query!("DELETE FROM sessions WHERE expires_at <= now()").execute(db).await?;
+    let r = sqlx::query!("DELETE FROM sessions WHERE expires_at <= now()")
+        .execute(db)
+        .await?;
     Ok(r.rows_affected())
 }

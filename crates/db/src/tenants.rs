@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Tenant {
     pub id: Uuid,
     pub slug: String,
@@ -33,14 +34,24 @@ pub async fn create(
     .await
 }
 
-pub async fn find_by_slug(db: impl PgExecutor<'_>, slug: &str) -> Result<Option<Tenant>, sqlx::Error> {
-    sqlx::query_as!(Tenant, "SELECT id, slug, name, created_at FROM tenants WHERE slug = $1", slug)
-        .fetch_optional(db)
-        .await
+pub async fn find_by_slug(
+    db: impl PgExecutor<'_>,
+    slug: &str,
+) -> Result<Option<Tenant>, sqlx::Error> {
+    sqlx::query_as!(
+        Tenant,
+        "SELECT id, slug, name, created_at FROM tenants WHERE slug = $1",
+        slug
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<Tenant>, sqlx::Error> {
-    sqlx::query_as!(Tenant, "SELECT id, slug, name, created_at FROM tenants ORDER BY slug")
-        .fetch_all(pool)
-        .await
+    sqlx::query_as!(
+        Tenant,
+        "SELECT id, slug, name, created_at FROM tenants ORDER BY slug"
+    )
+    .fetch_all(pool)
+    .await
 }

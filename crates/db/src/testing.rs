@@ -33,6 +33,11 @@ pub fn server_options() -> PgConnectOptions {
         .log_statements(tracing::log::LevelFilter::Trace)
 }
 
+/// A URL for database `db` on the test server (for psql and child processes).
+pub fn server_url(db: &str) -> String {
+    url_for(&server_options(), db)
+}
+
 fn url_for(opts: &PgConnectOptions, db: &str) -> String {
     format!(
         "postgres://{}@{}:{}/{}",
@@ -58,7 +63,12 @@ async fn admin_conn(server: &PgConnectOptions) -> PgConnection {
         .database("postgres")
         .connect()
         .await
-        .unwrap_or_else(|e| panic!("tests need PostgreSQL ({}): {e}", url_for(server, "postgres")))
+        .unwrap_or_else(|e| {
+            panic!(
+                "tests need PostgreSQL ({}): {e}",
+                url_for(server, "postgres")
+            )
+        })
 }
 
 async fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
@@ -128,7 +138,12 @@ impl TestDatabase {
             .await
             .expect("connect to test database");
         let url = url_for(&server, &name);
-        Self { pool, name, url, server }
+        Self {
+            pool,
+            name,
+            url,
+            server,
+        }
     }
 }
 
@@ -138,7 +153,10 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop runs outside any runtime we could block on, so use a thread of our own.
         let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async move {
                 let mut conn = server.database("postgres").connect().await.ok()?;
                 sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

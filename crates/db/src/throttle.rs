@@ -62,6 +62,8 @@ pub async fn record_failure(
 
 /// Forgets the failures of `key` (after a successful login).
 pub async fn clear(pool: &PgPool, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM login_throttle WHERE key = $1", key).execute(pool).await?;
+    sqlx::query!("DELETE FROM login_throttle WHERE key = $1", key)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 /// A user as the rest of the system sees it (never the password hash).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: Uuid,
     pub tenant_id: Uuid,
@@ -44,7 +45,10 @@ impl TryFrom<Row> for User {
             tenant_id: r.tenant_id,
             email: r.email,
             display_name: r.display_name,
-            role: r.role.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            role: r
+                .role
+                .parse()
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             is_platform_owner: r.is_platform_owner,
             created_at: r.created_at,
         })
@@ -106,7 +110,10 @@ pub async fn credentials(
         created_at: r.created_at,
     }
     .try_into()?;
-    Ok(Some(Credentials { user, password_hash: r.password_hash }))
+    Ok(Some(Credentials {
+        user,
+        password_hash: r.password_hash,
+    }))
 }
 
 /// A user of `tenant_id`; another tenant's user is `None`, exactly like a missing one.
@@ -147,8 +154,12 @@ pub async fn set_password(
     id: Uuid,
     password_hash: &str,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query!("UPDATE users SET password_hash = $2 WHERE id = $1", id, password_hash)
-        .execute(db)
-        .await?;
+    let r = sqlx::query!(
+        "UPDATE users SET password_hash = $2 WHERE id = $1",
+        id,
+        password_hash
+    )
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -128,9 +128,18 @@ mod tests {
     fn the_hash_depends_on_key_order_never_but_on_every_value() {
         let a: serde_json::Value = serde_json::from_str(r#"{"b":1,"a":2}"#).expect("json");
         let b: serde_json::Value = serde_json::from_str(r#"{"a":2,"b":1}"#).expect("json");
-        assert_eq!(record(&a).chain_hash(GENESIS_HASH), record(&b).chain_hash(GENESIS_HASH));
+        assert_eq!(
+            record(&a).chain_hash(GENESIS_HASH),
+            record(&b).chain_hash(GENESIS_HASH)
+        );
         let c: serde_json::Value = serde_json::from_str(r#"{"a":3,"b":1}"#).expect("json");
-        assert_ne!(record(&a).chain_hash(GENESIS_HASH), record(&c).chain_hash(GENESIS_HASH));
-        assert_ne!(record(&a).chain_hash(GENESIS_HASH), record(&a).chain_hash(&"1".repeat(64)));
+        assert_ne!(
+            record(&a).chain_hash(GENESIS_HASH),
+            record(&c).chain_hash(GENESIS_HASH)
+        );
+        assert_ne!(
+            record(&a).chain_hash(GENESIS_HASH),
+            record(&a).chain_hash(&"1".repeat(64))
+        );
     }
 }

@@ -15,7 +15,10 @@ pub struct ParseError {
 
 impl ParseError {
     fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -83,12 +86,18 @@ impl Email {
             return Err(ParseError::new("email", "must contain @"));
         };
         let bad = |c: char| c.is_whitespace() || c.is_control() || c == '@' || c == '<' || c == '>';
-        if local.is_empty() || domain.is_empty() || local.chars().any(bad) || domain.chars().any(bad)
+        if local.is_empty()
+            || domain.is_empty()
+            || local.chars().any(bad)
+            || domain.chars().any(bad)
         {
             return Err(ParseError::new("email", "is not a valid address"));
         }
         if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
-            return Err(ParseError::new("email", "needs a domain such as example.org"));
+            return Err(ParseError::new(
+                "email",
+                "needs a domain such as example.org",
+            ));
         }
         Ok(Self(s))
     }
@@ -150,7 +159,9 @@ impl TenantSlug {
         if s.len() < 2 || s.len() > 48 {
             return Err(ParseError::new("slug", "must be 2 to 48 characters"));
         }
-        let ok = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        let ok = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
@@ -182,7 +193,10 @@ impl TenantName {
             return Err(ParseError::new("name", "must be at most 120 characters"));
         }
         if s.chars().any(char::is_control) {
-            return Err(ParseError::new("name", "may not contain control characters"));
+            return Err(ParseError::new(
+                "name",
+                "may not contain control characters",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -198,8 +212,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_bad_ones_refused() {
-        assert_eq!(Email::parse("  Ada@Example.ORG ").map(|e| e.0), Ok("ada@example.org".into()));
-        for bad in ["", "ada", "@example.org", "ada@", "ada@localhost", "a da@x.org", "a@b@c.org"] {
+        assert_eq!(
+            Email::parse("  Ada@Example.ORG ").map(|e| e.0),
+            Ok("ada@example.org".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "@example.org",
+            "ada@",
+            "ada@localhost",
+            "a da@x.org",
+            "a@b@c.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -49,7 +49,10 @@ struct Dashboard {
 }
 
 fn stamp(t: time::OffsetDateTime) -> String {
-    t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default()
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
@@ -58,7 +61,10 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
     let users = db::users::list_in_tenant(&state.pool, caller.tenant_id).await?;
     let count = |r: Role| users.iter().filter(|u| u.role == r).count();
     let recent = if caller.role == Role::Admin {
-        let f = AuditFilter { limit: 8, ..Default::default() };
+        let f = AuditFilter {
+            limit: 8,
+            ..Default::default()
+        };
         db::audit::list(&state.pool, caller.tenant_id, &f)
             .await?
             .into_iter()
@@ -110,7 +116,10 @@ async fn users_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Respo
             created: stamp(u.created_at),
         })
         .collect();
-    render(&UsersPage { layout: ctx.layout("Users"), users })
+    render(&UsersPage {
+        layout: ctx.layout("Users"),
+        users,
+    })
 }
 
 async fn users_json(
@@ -148,14 +157,18 @@ struct AuditQuery {
 const PAGE_SIZE: i64 = 50;
 
 fn blank_to_none(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 impl AuditQuery {
     fn filter(&self) -> Result<AuditFilter, WebError> {
         let action = blank_to_none(&self.action);
         if let Some(a) = &action {
-            a.parse::<AuditAction>().map_err(|e| WebError::BadRequest(e.to_string()))?;
+            a.parse::<AuditAction>()
+                .map_err(|e| WebError::BadRequest(e.to_string()))?;
         }
         Ok(AuditFilter {
             action,
@@ -179,7 +192,11 @@ async fn audit_page_rows(
     let mut rows = db::audit::list(&state.pool, tenant, &probe).await?;
     let more = rows.len() as i64 > f.limit;
     rows.truncate(f.limit as usize);
-    let next = if more { rows.last().map(|r| r.id) } else { None };
+    let next = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     Ok((rows, next))
 }
 
@@ -225,7 +242,9 @@ async fn audit_page(
     let f = q.filter()?;
     let (rows, next) = audit_page_rows(&state, caller.tenant_id, &f).await?;
     let keep = |k: &str, v: &Option<String>| {
-        v.as_ref().map(|v| format!("&{k}={}", url_encode(v))).unwrap_or_default()
+        v.as_ref()
+            .map(|v| format!("&{k}={}", url_encode(v)))
+            .unwrap_or_default()
     };
     let base = format!(
         "/admin/audit?{}{}{}{}",

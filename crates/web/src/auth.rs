@@ -4,8 +4,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -53,26 +53,40 @@ impl From<SessionUser> for Caller {
 impl Caller {
     /// Passes when the caller holds one of `roles`; 403 otherwise.
     pub fn require_role(&self, roles: &[Role]) -> Result<(), WebError> {
-        if roles.contains(&self.role) { Ok(()) } else { Err(WebError::forbidden()) }
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(WebError::forbidden())
+        }
     }
 
     pub fn require_platform_owner(&self) -> Result<(), WebError> {
         if self.is_platform_owner {
             Ok(())
         } else {
-            Err(WebError::Forbidden("only a platform owner may manage tenants".into()))
+            Err(WebError::Forbidden(
+                "only a platform owner may manage tenants".into(),
+            ))
         }
     }
 
     /// Where this caller lands after signing in.
     pub fn home(&self) -> &'static str {
-        if self.role.is_staff() { "/admin" } else { "/learn" }
+        if self.role.is_staff() {
+            "/admin"
+        } else {
+            "/learn"
+        }
     }
 }
 
 /// The session cookie's name. `__Host-` pins it to this host over https.
 pub fn cookie_name(secure: bool) -> &'static str {
-    if secure { "__Host-cw_session" } else { "cw_session" }
+    if secure {
+        "__Host-cw_session"
+    } else {
+        "cw_session"
+    }
 }
 
 /// The value of cookie `name`, if the request has it.
@@ -97,7 +111,9 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<Caller>, 
     }
     let token = cookie(&parts.headers, cookie_name(state.config.secure_cookies));
     let caller = match token {
-        Some(t) => db::sessions::lookup(&state.pool, t).await?.map(Caller::from),
+        Some(t) => db::sessions::lookup(&state.pool, t)
+            .await?
+            .map(Caller::from),
         None => None,
     };
     parts.extensions.insert(Resolved(caller.clone()));
@@ -112,7 +128,9 @@ where
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        resolve(parts, &AppState::from_ref(state)).await?.ok_or(WebError::Unauthorized)
+        resolve(parts, &AppState::from_ref(state))
+            .await?
+            .ok_or(WebError::Unauthorized)
     }
 }
 
@@ -156,7 +174,12 @@ where
                 return Ok(Self(forwarded));
             }
         }
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 
@@ -182,16 +205,18 @@ pub fn hash_password_blocking(password: &str) -> anyhow::Result<String> {
 /// failures take as long.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        hash_password_blocking(&Uuid::new_v4().to_string()).unwrap_or_default()
-    })
+    DECOY.get_or_init(|| hash_password_blocking(&Uuid::new_v4().to_string()).unwrap_or_default())
 }
 
 async fn verify_password(password: String, hash: Option<String>) -> Result<bool, WebError> {
     tokio::task::spawn_blocking(move || {
         let hash = hash.as_deref().unwrap_or_else(|| decoy_hash());
-        let Ok(parsed) = PasswordHash::new(hash) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
     })
     .await
     .map_err(|e| WebError::Internal(e.into()))
@@ -215,7 +240,9 @@ pub async fn login(
     old_token: Option<&str>,
 ) -> Result<LoggedIn, WebError> {
     if email.trim().is_empty() || password.is_empty() {
-        return Err(WebError::Unprocessable("email and password are both required".into()));
+        return Err(WebError::Unprocessable(
+            "email and password are both required".into(),
+        ));
     }
     // A malformed address still counts against the throttle and gets the same answer.
     let parsed = Email::parse(email);
@@ -233,17 +260,24 @@ pub async fn login(
         Ok(e) => db::users::credentials(&state.pool, e).await?,
         Err(_) => None,
     };
-    let ok = verify_password(password.to_owned(), creds.as_ref().map(|c| c.password_hash.clone()))
-        .await?;
+    let ok = verify_password(
+        password.to_owned(),
+        creds.as_ref().map(|c| c.password_hash.clone()),
+    )
+    .await?;
     let Some(creds) = creds.filter(|_| ok) else {
-        let mut lock = db::throttle::record_failure(&state.pool, &account_key, ACCOUNT_THRESHOLD).await?;
+        let mut lock =
+            db::throttle::record_failure(&state.pool, &account_key, ACCOUNT_THRESHOLD).await?;
         if let Some(ip_key) = keys.get(1) {
-            let ip_lock = db::throttle::record_failure(&state.pool, ip_key, ADDRESS_THRESHOLD).await?;
+            let ip_lock =
+                db::throttle::record_failure(&state.pool, ip_key, ADDRESS_THRESHOLD).await?;
             lock = lock.max(ip_lock);
         }
         metrics::counter!("login_failures_total").increment(1);
         if let Ok(e) = &parsed
-            && let Some(user) = db::users::credentials(&state.pool, e).await?.map(|c| c.user)
+            && let Some(user) = db::users::credentials(&state.pool, e)
+                .await?
+                .map(|c| c.user)
         {
             let event = AuditEvent::new(AuditAction::LoginFailed, "user", user.id)
                 .tenant(user.tenant_id)
@@ -274,9 +308,12 @@ pub async fn login(
     )
     .await;
     tx.commit().await?;
-    let tenant = sqlx::query!("SELECT name, slug FROM tenants WHERE id = $1", creds.user.tenant_id)
-        .fetch_one(&state.pool)
-        .await?;
+    let tenant = sqlx::query!(
+        "SELECT name, slug FROM tenants WHERE id = $1",
+        creds.user.tenant_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
     let caller = Caller::from(SessionUser {
         user: creds.user,
         tenant_name: tenant.name,
@@ -286,7 +323,11 @@ pub async fn login(
 }
 
 /// Ends the session behind `token`, auditing it when it belonged to someone.
-pub async fn logout(state: &AppState, caller: Option<&Caller>, token: &str) -> Result<(), WebError> {
+pub async fn logout(
+    state: &AppState,
+    caller: Option<&Caller>,
+    token: &str,
+) -> Result<(), WebError> {
     let mut tx = state.pool.begin().await?;
     let ended = db::sessions::delete(&mut *tx, token).await?;
     if let (true, Some(c)) = (ended, caller) {

@@ -26,7 +26,10 @@ pub async fn require_same_origin(
     req: Request,
     next: Next,
 ) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
+    if matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
         return next.run(req).await;
     }
     let h = req.headers();
@@ -37,7 +40,10 @@ pub async fn require_same_origin(
         .or_else(|| h.get(header::REFERER).and_then(|v| v.to_str().ok()));
     let expected = match &state.config.public_origin {
         Some(o) => authority_of(o).map(str::to_owned),
-        None => h.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        None => h
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
     let ok = match (claimed.and_then(authority_of), expected.as_deref()) {
         (Some(got), Some(want)) => got.eq_ignore_ascii_case(want),
@@ -59,7 +65,10 @@ mod tests {
 
     #[test]
     fn authority_is_host_and_port_only() {
-        assert_eq!(authority_of("http://127.0.0.1:8080"), Some("127.0.0.1:8080"));
+        assert_eq!(
+            authority_of("http://127.0.0.1:8080"),
+            Some("127.0.0.1:8080")
+        );
         assert_eq!(authority_of("https://x.org/path?q"), Some("x.org"));
         assert_eq!(authority_of("nonsense"), None);
     }

@@ -131,20 +131,25 @@ fn default_error(status: StatusCode) -> ErrorBody {
         StatusCode::UNAUTHORIZED => ("unauthorized", "you need to sign in"),
         StatusCode::FORBIDDEN => ("forbidden", "your role does not allow this"),
         StatusCode::NOT_FOUND => ("not_found", "no such page or resource"),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ("method_not_allowed", "this method is not allowed here; see the Allow header")
-        }
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this method is not allowed here; see the Allow header",
+        ),
         StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("unsupported_media_type", "send the body as application/json")
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
         StatusCode::UNPROCESSABLE_ENTITY => ("validation_failed", "the request body is invalid"),
         StatusCode::TOO_MANY_REQUESTS => ("too_many_requests", "too many requests"),
         s if s.is_server_error() => ("internal", "something went wrong on our side"),
         _ => ("error", "the request failed"),
     };
-    ErrorBody { code, message: message.to_owned() }
+    ErrorBody {
+        code,
+        message: message.to_owned(),
+    }
 }
 
 /// Renders every error response in the shape its route calls for. Responses that already
@@ -183,11 +188,17 @@ pub async fn shape_errors(req: Request, next: Next) -> Response {
                 .into_response();
         }
         let html = crate::pages::error_page(status, &body.message);
-        parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         parts.headers.remove(header::CONTENT_LENGTH);
         return Response::from_parts(parts, axum::body::Body::from(html));
     }
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     let json = serde_json::to_vec(&Envelope { error: &body }).unwrap_or_default();
     Response::from_parts(parts, axum::body::Body::from(json))

@@ -1,7 +1,7 @@
 //! Extractors whose rejections speak our error shape.
 
-use axum::extract::{FromRequest, FromRequestParts};
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 
 use crate::error::WebError;

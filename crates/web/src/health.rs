@@ -29,14 +29,25 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let check = tokio::time::timeout(Duration::from_secs(2), db::migrate::state(&state.pool)).await;
     let (ready, detail) = match check {
         Err(_) => (false, "the database did not answer within 2 s".to_owned()),
-        Ok(Err(e)) => (false, format!("the database is unreachable: {}", db::connect::cause(&e))),
+        Ok(Err(e)) => (
+            false,
+            format!("the database is unreachable: {}", db::connect::cause(&e)),
+        ),
         Ok(Ok(SchemaState::Current)) => (true, "database reachable, migrations current".into()),
-        Ok(Ok(SchemaState::Pending(p))) => {
-            (false, format!("{} migration(s) pending; run `coursewright migrate`", p.len()))
-        }
+        Ok(Ok(SchemaState::Pending(p))) => (
+            false,
+            format!(
+                "{} migration(s) pending; run `coursewright migrate`",
+                p.len()
+            ),
+        ),
         Ok(Ok(SchemaState::Diverged(why))) => (false, why),
     };
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({ "status": if ready { "ready" } else { "not_ready" }, "detail": detail });
     (status, axum::Json(body)).into_response()
 }
@@ -44,7 +55,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.run_upkeep();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

@@ -22,5 +22,8 @@ struct LearnHome {
 
 async fn home(ctx: PageCtx) -> Result<Response, WebError> {
     let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
-    render(&LearnHome { layout: ctx.layout("Learn"), tenant_name: caller.tenant_name })
+    render(&LearnHome {
+        layout: ctx.layout("Learn"),
+        tenant_name: caller.tenant_name,
+    })
 }

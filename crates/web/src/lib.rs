@@ -73,7 +73,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(pool: PgPool, config: WebConfig) -> Self {
-        Self { pool, config: Arc::new(config), metrics: metrics::install() }
+        Self {
+            pool,
+            config: Arc::new(config),
+            metrics: metrics::install(),
+        }
     }
 }
 
@@ -152,5 +156,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -16,7 +16,10 @@ pub fn install() -> PrometheusHandle {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full("http_request_duration_seconds".into()),
-                    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                        10.0,
+                    ],
                 )
                 .and_then(|b| {
                     b.set_buckets_for_metric(
@@ -39,7 +42,10 @@ pub fn install() -> PrometheusHandle {
 }
 
 fn describe() {
-    metrics::describe_counter!("http_requests_total", "HTTP requests by method, route and status");
+    metrics::describe_counter!(
+        "http_requests_total",
+        "HTTP requests by method, route and status"
+    );
     metrics::describe_histogram!(
         "http_request_duration_seconds",
         metrics::Unit::Seconds,
@@ -50,8 +56,14 @@ fn describe() {
         "Audit rows that failed to write (the change they describe went ahead)"
     );
     metrics::describe_counter!("login_failures_total", "Failed sign-in attempts");
-    metrics::describe_counter!("login_throttled_total", "Sign-in attempts refused by back-off");
-    metrics::describe_counter!("csrf_rejections_total", "Unsafe requests refused for their origin");
+    metrics::describe_counter!(
+        "login_throttled_total",
+        "Sign-in attempts refused by back-off"
+    );
+    metrics::describe_counter!(
+        "csrf_rejections_total",
+        "Unsafe requests refused for their origin"
+    );
     // Present from the start, so dashboards and alerts see a zero rather than no series.
     metrics::counter!("audit_write_failures_total").absolute(0);
 }

@@ -90,11 +90,18 @@ where
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let caller =
-            <Caller as axum::extract::OptionalFromRequestParts<S>>::from_request_parts(parts, state)
-                .await?;
-        let flash = cookie(&parts.headers, FLASH_COOKIE).map(url_decode).filter(|s| !s.is_empty());
-        Ok(Self { caller, path: parts.uri.path().to_owned(), flash })
+        let caller = <Caller as axum::extract::OptionalFromRequestParts<S>>::from_request_parts(
+            parts, state,
+        )
+        .await?;
+        let flash = cookie(&parts.headers, FLASH_COOKIE)
+            .map(url_decode)
+            .filter(|s| !s.is_empty());
+        Ok(Self {
+            caller,
+            path: parts.uri.path().to_owned(),
+            flash,
+        })
     }
 }
 
@@ -143,12 +150,18 @@ struct ErrorPage<'a> {
 /// The HTML body of an error response.
 pub fn error_page(status: StatusCode, message: &str) -> String {
     let page = ErrorPage {
-        layout: Layout { title: status.to_string(), caller: None, nav: Vec::new(), flash: None },
+        layout: Layout {
+            title: status.to_string(),
+            caller: None,
+            nav: Vec::new(),
+            flash: None,
+        },
         status: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("Error"),
         message,
     };
-    page.render().unwrap_or_else(|_| format!("{status}: {message}"))
+    page.render()
+        .unwrap_or_else(|_| format!("{status}: {message}"))
 }
 
 /// Percent-encodes everything but unreserved characters.
@@ -170,7 +183,9 @@ pub fn url_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -188,8 +203,11 @@ pub fn url_decode(s: &str) -> String {
 /// A path to return to after signing in, if it is one of ours (never another site).
 pub fn safe_next(next: Option<&str>) -> Option<String> {
     let n = next?.trim();
-    (n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']))
-        .then(|| n.to_owned())
+    (n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && !n.contains(['\r', '\n']))
+    .then(|| n.to_owned())
 }
 
 #[cfg(test)]
@@ -206,7 +224,10 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_login() {
-        assert_eq!(safe_next(Some("/admin/audit?x=1")), Some("/admin/audit?x=1".into()));
+        assert_eq!(
+            safe_next(Some("/admin/audit?x=1")),
+            Some("/admin/audit?x=1".into())
+        );
         for bad in ["https://evil.example", "//evil.example", "/\\evil", "admin"] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }

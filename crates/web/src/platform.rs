@@ -23,7 +23,9 @@ async fn list(
     caller: Caller,
 ) -> Result<axum::Json<serde_json::Value>, WebError> {
     caller.require_platform_owner()?;
-    Ok(axum::Json(json!({ "items": db::tenants::list(&state.pool).await? })))
+    Ok(axum::Json(
+        json!({ "items": db::tenants::list(&state.pool).await? }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -44,7 +46,10 @@ async fn create(
     let tenant = match db::tenants::create(&mut *tx, &slug, &name).await {
         Ok(t) => t,
         Err(e) if db::is_constraint(&e, "tenants_slug_key") => {
-            return Err(WebError::Conflict(format!("a tenant with slug {:?} exists", slug.as_str())));
+            return Err(WebError::Conflict(format!(
+                "a tenant with slug {:?} exists",
+                slug.as_str()
+            )));
         }
         Err(e) => return Err(e.into()),
     };

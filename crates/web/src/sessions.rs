@@ -74,12 +74,17 @@ async fn login_form(
         Ok(done) => {
             let to = safe_next(f.next.as_deref()).unwrap_or_else(|| done.caller.home().to_owned());
             let mut res = Redirect::to(&to).into_response();
-            res.headers_mut().append(header::SET_COOKIE, auth::session_cookie(&state, &done.token));
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                auth::session_cookie(&state, &done.token),
+            );
             Ok(res)
         }
-        Err(e @ (WebError::InvalidCredentials(_)
-        | WebError::TooManyRequests { .. }
-        | WebError::Unprocessable(_))) => {
+        Err(
+            e @ (WebError::InvalidCredentials(_)
+            | WebError::TooManyRequests { .. }
+            | WebError::Unprocessable(_)),
+        ) => {
             let status = match &e {
                 WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
                 WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -90,7 +95,9 @@ async fn login_form(
                 other => {
                     let s = other.to_string();
                     let mut c = s.chars();
-                    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or(s)
+                    c.next()
+                        .map(|f| f.to_uppercase().chain(c).collect())
+                        .unwrap_or(s)
                 }
             };
             let mut res = render(&LoginPage {
@@ -101,7 +108,8 @@ async fn login_form(
             })?;
             *res.status_mut() = status;
             if let WebError::TooManyRequests { retry_after } = e {
-                res.headers_mut().insert(header::RETRY_AFTER, auth::whole_seconds(retry_after).into());
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, auth::whole_seconds(retry_after).into());
             }
             Ok(res)
         }
@@ -119,8 +127,10 @@ async fn logout_form(
         auth::logout(&state, caller.as_ref(), token).await?;
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().append(header::SET_COOKIE, auth::clear_session_cookie(secure));
-    res.headers_mut().append(header::SET_COOKIE, pages::flash("You have signed out."));
+    res.headers_mut()
+        .append(header::SET_COOKIE, auth::clear_session_cookie(secure));
+    res.headers_mut()
+        .append(header::SET_COOKIE, pages::flash("You have signed out."));
     Ok(res)
 }
 
@@ -150,7 +160,10 @@ async fn login_json(
     let old = cookie(&headers, cookie_name(state.config.secure_cookies));
     let done = auth::login(&state, &body.email, &body.password, addr, old).await?;
     let mut res = axum::Json(json!({ "user": caller_json(&done.caller) })).into_response();
-    res.headers_mut().append(header::SET_COOKIE, auth::session_cookie(&state, &done.token));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        auth::session_cookie(&state, &done.token),
+    );
     Ok(res)
 }
 
@@ -164,7 +177,8 @@ async fn logout_json(
         auth::logout(&state, caller.as_ref(), token).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().append(header::SET_COOKIE, auth::clear_session_cookie(secure));
+    res.headers_mut()
+        .append(header::SET_COOKIE, auth::clear_session_cookie(secure));
     Ok(res)
 }
 

@@ -30,7 +30,10 @@ pub async fn create_tenant(config: &Config, slug: &str, name: &str) -> anyhow::R
     )
     .await;
     tx.commit().await?;
-    println!("created tenant {} ({}) with id {}", tenant.name, tenant.slug, tenant.id);
+    println!(
+        "created tenant {} ({}) with id {}",
+        tenant.name, tenant.slug, tenant.id
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -46,7 +49,10 @@ fn read_password() -> anyhow::Result<Password> {
         first
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     Ok(Password::parse(&raw)?)
@@ -92,7 +98,10 @@ pub async fn create_user(
     )
     .await;
     tx.commit().await?;
-    println!("created {} {} in tenant {} with id {}", user.role, user.email, tenant.slug, user.id);
+    println!(
+        "created {} {} in tenant {} with id {}",
+        user.role, user.email, tenant.slug, user.id
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -109,8 +118,14 @@ pub async fn verify_audit(config: &Config) -> anyhow::Result<ExitCode> {
             println!("audit chain intact: {rows} rows verified");
             Ok(ExitCode::SUCCESS)
         }
-        Verification::Broken { rows_checked, id, reason } => {
-            println!("audit chain BROKEN at row {id}: {reason} ({rows_checked} rows before it verified)");
+        Verification::Broken {
+            rows_checked,
+            id,
+            reason,
+        } => {
+            println!(
+                "audit chain BROKEN at row {id}: {reason} ({rows_checked} rows before it verified)"
+            );
             Ok(ExitCode::FAILURE)
         }
     }

@@ -14,7 +14,11 @@ fn line(ok: bool, what: &str, detail: &str) -> bool {
 pub async fn run(config: Result<Config, Vec<ConfigError>>) -> ExitCode {
     let config = match config {
         Ok(c) => {
-            line(true, "config", &format!("valid (LLM provider {}, bind {})", c.llm.provider, c.bind));
+            line(
+                true,
+                "config",
+                &format!("valid (LLM provider {}, bind {})", c.llm.provider, c.bind),
+            );
             c
         }
         Err(errors) => {
@@ -32,26 +36,39 @@ pub async fn run(config: Result<Config, Vec<ConfigError>>) -> ExitCode {
             line(false, "migrations", "not checked: no database");
         }
         Ok(database) => {
-            let version: Result<String, _> =
-                sqlx::query_scalar("SHOW server_version").fetch_one(&database.pool).await;
+            let version: Result<String, _> = sqlx::query_scalar("SHOW server_version")
+                .fetch_one(&database.pool)
+                .await;
             match version {
-                Ok(v) => line(true, "database", &format!("connected to {} (PostgreSQL {v})", database.target)),
+                Ok(v) => line(
+                    true,
+                    "database",
+                    &format!("connected to {} (PostgreSQL {v})", database.target),
+                ),
                 Err(e) => {
                     all_ok &= line(false, "database", &db::connect::cause(&e));
                     false
                 }
             };
             match db::migrate::state(&database.pool).await {
-                Ok(SchemaState::Current) => {
-                    line(true, "migrations", &format!("current ({} applied)", db::MIGRATOR.iter().count()))
-                }
+                Ok(SchemaState::Current) => line(
+                    true,
+                    "migrations",
+                    &format!("current ({} applied)", db::MIGRATOR.iter().count()),
+                ),
                 Ok(SchemaState::Pending(p)) => {
-                    let names: Vec<String> =
-                        p.iter().map(|m| format!("{:04} {}", m.version, m.description)).collect();
+                    let names: Vec<String> = p
+                        .iter()
+                        .map(|m| format!("{:04} {}", m.version, m.description))
+                        .collect();
                     all_ok &= line(
                         false,
                         "migrations",
-                        &format!("{} pending ({}); run `coursewright migrate`", p.len(), names.join(", ")),
+                        &format!(
+                            "{} pending ({}); run `coursewright migrate`",
+                            p.len(),
+                            names.join(", ")
+                        ),
                     );
                     false
                 }
@@ -75,17 +92,32 @@ pub async fn run(config: Result<Config, Vec<ConfigError>>) -> ExitCode {
                 .and_then(|()| std::fs::write(&probe, b"ok"))
                 .and_then(|()| std::fs::remove_file(&probe));
             all_ok &= match result {
-                Ok(()) => line(true, "object store", &format!("{} is writable", dir.display())),
-                Err(e) => line(false, "object store", &format!("{} is not writable: {e}", dir.display())),
+                Ok(()) => line(
+                    true,
+                    "object store",
+                    &format!("{} is writable", dir.display()),
+                ),
+                Err(e) => line(
+                    false,
+                    "object store",
+                    &format!("{} is not writable: {e}", dir.display()),
+                ),
             };
         }
         None => {
             all_ok &= line(
                 false,
                 "object store",
-                &format!("{} is not supported by this build yet (use file://)", config.object_store_url),
+                &format!(
+                    "{} is not supported by this build yet (use file://)",
+                    config.object_store_url
+                ),
             );
         }
     }
-    if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

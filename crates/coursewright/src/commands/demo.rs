@@ -20,7 +20,11 @@ const PEOPLE: [(&str, &str, Role); 3] = [
 ];
 
 fn fresh_password() -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect()
 }
 
 /// Creates (or refreshes) the demo tenant and its people; returns their credentials.
@@ -93,12 +97,17 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let people = seed(&database.pool).await?;
     let bind = args.bind.clone().unwrap_or_else(|| config.bind.to_string());
     println!();
-    println!("Coursewright demo: tenant {TENANT_NAME} ({TENANT_SLUG}) on {}", database.target);
+    println!(
+        "Coursewright demo: tenant {TENANT_NAME} ({TENANT_SLUG}) on {}",
+        database.target
+    );
     println!("Sign in at http://{bind}/login with (passwords are new on every run):");
     for (email, password, role) in &people {
         println!("  {:<9} {:<22} {}", role.as_str(), email, password);
     }
-    println!("Admin pages: http://{bind}/admin   Audit log: http://{bind}/admin/audit   Learner: http://{bind}/learn");
+    println!(
+        "Admin pages: http://{bind}/admin   Audit log: http://{bind}/admin/audit   Learner: http://{bind}/learn"
+    );
     println!("Press Ctrl-C to stop.");
     println!();
     super::serve::listen(config, args, database).await?;

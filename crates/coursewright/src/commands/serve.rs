@@ -14,7 +14,10 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode>
     match db::migrate::state(&database.pool).await? {
         SchemaState::Current => {}
         SchemaState::Pending(pending) => {
-            eprintln!("error: {} migration(s) are pending; run `coursewright migrate` first:", pending.len());
+            eprintln!(
+                "error: {} migration(s) are pending; run `coursewright migrate` first:",
+                pending.len()
+            );
             for p in pending {
                 eprintln!("  {:04} {}", p.version, p.description);
             }
@@ -30,9 +33,15 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode>
 }
 
 /// Binds and serves on an open, migrated database.
-pub async fn listen(config: &Config, args: ServeArgs, database: db::Database) -> anyhow::Result<()> {
+pub async fn listen(
+    config: &Config,
+    args: ServeArgs,
+    database: db::Database,
+) -> anyhow::Result<()> {
     let bind = match args.bind {
-        Some(b) => b.parse().with_context(|| format!("--bind {b:?} is not an address such as 127.0.0.1:8080"))?,
+        Some(b) => b
+            .parse()
+            .with_context(|| format!("--bind {b:?} is not an address such as 127.0.0.1:8080"))?,
         None => config.bind,
     };
     let listener = tokio::net::TcpListener::bind(bind)
@@ -57,7 +66,9 @@ pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
         eprintln!("error: the database schema does not match this binary: {why}");
         return Ok(ExitCode::FAILURE);
     }
-    db::migrate::run(&database.pool).await.context("migration failed")?;
+    db::migrate::run(&database.pool)
+        .await
+        .context("migration failed")?;
     match before {
         SchemaState::Pending(p) => {
             for m in p {

@@ -1,0 +1,379 @@
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use db::testing::TestDatabase;
+
+const BIN: &str = env!("CARGO_BIN_EXE_coursewright");
+
+/// The binary with a clean environment pointing at `url`.
+fn cw(url: &str) -> Command {
+    let mut c = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("COURSEWRIGHT_")
+            || k.starts_with("LLM_")
+            || k == "LOG_FORMAT"
+            || k == "OBJECT_STORE_URL"
+        {
+            c.env_remove(k);
+        }
+    }
+    c.env("DATABASE_URL", url).env("RUST_LOG", "warn");
+    c
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// An empty database (no migrations), dropped afterwards.
+struct EmptyDb {
+    name: String,
+    url: String,
+}
+
+impl EmptyDb {
+    async fn new() -> Self {
+        let server = db::testing::server_options();
+        let name = format!("cw_test_empty_{}", uuid::Uuid::new_v4().simple());
+        db::connect::create_database_if_missing(server.clone(), &name)
+            .await
+            .expect("create");
+        let url = format!(
+            "postgres://{}@{}:{}/{name}",
+            server.get_username(),
+            server.get_host(),
+            server.get_port()
+        );
+        Self { name, url }
+    }
+}
+
+impl Drop for EmptyDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &db::testing::server_url("postgres"),
+                "-qXc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn check_fails_with_a_clear_line_when_the_database_is_missing() {
+    let server = db::testing::server_options();
+    let url = format!(
+        "postgres://{}@{}:{}/cw_no_such_db_{}",
+        server.get_username(),
+        server.get_host(),
+        server.get_port(),
+        std::process::id()
+    );
+    let dir = tempdir();
+    let out = cw(&url)
+        .arg("check")
+        .env("COURSEWRIGHT_DATA_DIR", &dir)
+        .output()
+        .expect("run");
+    let (stdout, _) = text(&out);
+    assert!(!out.status.success());
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("FAIL database:"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("does not exist"), "{line}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("OK   config:")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.starts_with("OK   object store:")),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn check_passes_on_a_migrated_database_and_flags_bad_config_and_pending_migrations() {
+    let db = TestDatabase::new().await;
+    let dir = tempdir();
+    let out = cw(&db.url)
+        .arg("check")
+        .env("COURSEWRIGHT_DATA_DIR", &dir)
+        .output()
+        .expect("run");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("OK   ")).count(),
+        4,
+        "{stdout}"
+    );
+
+    let bad = cw(&db.url)
+        .arg("check")
+        .env("LOG_FORMAT", "xml")
+        .env("COURSEWRIGHT_BIND", "nowhere")
+        .output()
+        .expect("run");
+    let (stdout, _) = text(&bad);
+    assert!(!bad.status.success());
+    assert!(
+        stdout.contains("FAIL config: LOG_FORMAT")
+            && stdout.contains("FAIL config: COURSEWRIGHT_BIND"),
+        "{stdout}"
+    );
+
+    let empty = EmptyDb::new().await;
+    let pending = cw(&empty.url)
+        .arg("check")
+        .env("COURSEWRIGHT_DATA_DIR", &dir)
+        .output()
+        .expect("run");
+    let (stdout, _) = text(&pending);
+    assert!(!pending.status.success());
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL migrations:") && l.contains("pending")),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_passes_on_a_real_chain_and_names_a_tampered_row() {
+    let db = TestDatabase::new().await;
+    let tenant = db::tenants::create(
+        &db.pool,
+        &domain::TenantSlug::parse("acme").expect("slug"),
+        &domain::TenantName::parse("Acme").expect("name"),
+    )
+    .await
+    .expect("tenant");
+    for i in 0..4 {
+        db::audit::record_alone(
+            &db.pool,
+            db::audit::AuditEvent::new(domain::AuditAction::UserCreated, "user", i)
+                .tenant(tenant.id),
+        )
+        .await;
+    }
+    let ok = cw(&db.url).args(["audit", "verify"]).output().expect("run");
+    assert!(ok.status.success());
+    assert!(text(&ok).0.contains("intact: 4 rows"), "{:?}", text(&ok));
+
+    sqlx::raw_sql(
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete;
+         UPDATE audit_log SET entity_id = '999' WHERE id = 3;
+         ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete;",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("tamper");
+    let broken = cw(&db.url).args(["audit", "verify"]).output().expect("run");
+    assert!(!broken.status.success());
+    assert!(
+        text(&broken).0.contains("BROKEN at row 3"),
+        "{:?}",
+        text(&broken)
+    );
+}
+
+#[tokio::test]
+async fn serve_refuses_to_start_with_pending_migrations_and_migrate_applies_them() {
+    let empty = EmptyDb::new().await;
+    let out = cw(&empty.url)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .output()
+        .expect("run");
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("pending") && stderr.contains("0001 foundation"),
+        "{stderr}"
+    );
+
+    let migrated = cw(&empty.url).arg("migrate").output().expect("run");
+    assert!(migrated.status.success(), "{:?}", text(&migrated));
+    assert!(text(&migrated).0.contains("applied 0001 foundation"));
+    let again = cw(&empty.url).arg("migrate").output().expect("run");
+    assert!(text(&again).0.contains("nothing to apply"));
+}
+
+#[tokio::test]
+async fn serve_answers_ready_and_stops_cleanly_on_sigterm() {
+    let db = TestDatabase::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = cw(&db.url)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn user_create_reads_the_password_from_stdin_and_audits_it() {
+    let db = TestDatabase::new().await;
+    let t = cw(&db.url)
+        .args([
+            "tenant",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme Learning",
+        ])
+        .output()
+        .expect("run");
+    assert!(t.status.success(), "{:?}", text(&t));
+    let dup = cw(&db.url)
+        .args(["tenant", "create", "--slug", "acme", "--name", "Again"])
+        .output()
+        .expect("run");
+    assert!(!dup.status.success() && text(&dup).1.contains("already exists"));
+
+    let create = |email: &str, tenant: &str, password: &str| {
+        let mut child = cw(&db.url)
+            .args([
+                "user", "create", "--email", email, "--role", "reviewer", "--tenant", tenant,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("run")
+    };
+    let short = create("rey@acme.test", "acme", "short");
+    assert!(!short.status.success());
+    assert!(text(&short).1.contains("at least 12"), "{:?}", text(&short));
+    let nowhere = create("rey@acme.test", "nope", "a long enough password");
+    assert!(
+        text(&nowhere).1.contains("no tenant has the slug"),
+        "{:?}",
+        text(&nowhere)
+    );
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(users, 0, "failed creations leave nothing behind");
+
+    let ok = create("Rey@Acme.test", "acme", "a long enough password");
+    assert!(ok.status.success(), "{:?}", text(&ok));
+    let creds = db::users::credentials(
+        &db.pool,
+        &domain::Email::parse("rey@acme.test").expect("email"),
+    )
+    .await
+    .expect("query")
+    .expect("user");
+    assert_eq!(creds.user.role, domain::Role::Reviewer);
+    assert!(
+        creds.password_hash.starts_with("$argon2id$"),
+        "{}",
+        creds.password_hash
+    );
+    assert!(!creds.password_hash.contains("a long enough password"));
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .expect("audit");
+    assert_eq!(actions, vec!["TENANT_CREATED", "USER_CREATED"]);
+}
+
+#[tokio::test]
+async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
+    let db = TestDatabase::new().await;
+    let first = coursewright::commands::demo::seed(&db.pool)
+        .await
+        .expect("seed");
+    let second = coursewright::commands::demo::seed(&db.pool)
+        .await
+        .expect("seed again");
+    assert_eq!(first.len(), 3);
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!((tenants, users), (1, 3));
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(a.0, b.0);
+        assert_ne!(a.1, b.1, "each run prints a new password");
+    }
+}
+
+#[test]
+fn every_command_explains_itself() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["check", "--help"],
+        vec!["demo", "--help"],
+        vec!["tenant", "create", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["audit", "verify", "--help"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().expect("run");
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage:"),
+            "{args:?}"
+        );
+    }
+    let help = Command::new(BIN)
+        .args(["user", "create", "--help"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("never taken from the command line"));
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("cw-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&d).expect("tempdir");
+    d
+}

@@ -1,0 +1,4 @@
+//! Tests of the `coursewright` executable and of the crate graph.
+
+mod commands;
+mod crate_graph;

@@ -1,0 +1,7 @@
+//! Integration tests of the web crate: the real router over HTTP on a fresh database each.
+
+mod audit;
+mod auth;
+mod guards;
+mod http;
+mod support;
