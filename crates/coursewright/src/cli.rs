@@ -27,6 +27,12 @@ pub enum Command {
     /// Migrate, create a demo tenant with an admin, a reviewer and a learner (printing their
     /// fresh passwords), and serve until Ctrl-C. Safe to run again.
     Demo(ServeArgs),
+    /// Run the execution plane: claim and run jobs, and run the scheduled jobs. Serves only
+    /// /healthz and /metrics (on COURSEWRIGHT_WORKER_BIND).
+    Worker(WorkerArgs),
+    /// Scheduled jobs: list them with their last runs, or run one now.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -43,6 +49,33 @@ pub struct ServeArgs {
     /// Address to listen on (overrides COURSEWRIGHT_BIND).
     #[arg(long)]
     pub bind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Jobs run at once (overrides COURSEWRIGHT_WORKER_CONCURRENCY).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Address for /healthz and /metrics (overrides COURSEWRIGHT_WORKER_BIND).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Only claim and run jobs; leave scheduled jobs to other replicas.
+    #[arg(long)]
+    pub no_schedule: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List the scheduled jobs with their schedule and last runs.
+    List,
+    /// Run one scheduled job now, whatever its schedule; records the run like any other.
+    Run {
+        /// The job's name, as `jobs list` shows it.
+        name: String,
+        /// Record and log the run without doing the work.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

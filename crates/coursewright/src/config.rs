@@ -56,6 +56,15 @@ pub struct Config {
     pub llm: LlmConfig,
     pub alert_webhook_url: Option<String>,
     pub job_dry_run: bool,
+    pub worker: WorkerSettings,
+}
+
+/// The execution plane's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub bind: SocketAddr,
 }
 
 /// A variable with a value we cannot use.
@@ -194,6 +203,30 @@ impl Config {
             });
         }
         let job_dry_run = take(&mut errors, flag("JOB_DRY_RUN"), false);
+        let concurrency = take(
+            &mut errors,
+            seconds("COURSEWRIGHT_WORKER_CONCURRENCY", 4),
+            4,
+        );
+        let lease = take(
+            &mut errors,
+            seconds("COURSEWRIGHT_WORKER_LEASE_SECS", 60),
+            60,
+        );
+        let worker_bind_raw =
+            var("COURSEWRIGHT_WORKER_BIND").unwrap_or_else(|| "127.0.0.1:8081".into());
+        let worker_bind = take(
+            &mut errors,
+            worker_bind_raw
+                .parse::<SocketAddr>()
+                .map_err(|_| ConfigError {
+                    var: "COURSEWRIGHT_WORKER_BIND",
+                    message: format!(
+                        "{worker_bind_raw:?} is not an address such as 127.0.0.1:8081"
+                    ),
+                }),
+            SocketAddr::from(([127, 0, 0, 1], 8081)),
+        );
         let alert_webhook_url = var("ALERT_WEBHOOK_URL");
         if let Some(u) = &alert_webhook_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
@@ -234,6 +267,11 @@ impl Config {
             },
             alert_webhook_url,
             job_dry_run,
+            worker: WorkerSettings {
+                concurrency: concurrency as usize,
+                lease: Duration::from_secs(lease),
+                bind: worker_bind,
+            },
         })
     }
 

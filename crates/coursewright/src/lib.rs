@@ -6,7 +6,7 @@ pub mod config;
 
 use std::process::ExitCode;
 
-use cli::{AuditCommand, Cli, Command, TenantCommand, UserCommand};
+use cli::{AuditCommand, Cli, Command, JobsCommand, TenantCommand, UserCommand};
 use config::{Config, LogFormat};
 
 /// Runs one command to completion and says how it ended.
@@ -47,6 +47,11 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Migrate => commands::serve::migrate(&config).await,
             Command::Demo(args) => commands::demo::run(&config, args).await,
             Command::Check => unreachable!("handled above"),
+            Command::Worker(args) => commands::worker::run(&config, args).await,
+            Command::Jobs(JobsCommand::List) => commands::worker::list(&config).await,
+            Command::Jobs(JobsCommand::Run { name, dry_run }) => {
+                commands::worker::run_now(&config, &name, dry_run).await
+            }
             Command::Tenant(TenantCommand::Create { slug, name }) => {
                 commands::admin::create_tenant(&config, &slug, &name).await
             }

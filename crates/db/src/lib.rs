@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod connect;
+pub mod jobs;
 pub mod migrate;
 pub mod sessions;
 pub mod tenants;

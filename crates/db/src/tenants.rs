@@ -47,6 +47,16 @@ pub async fn find_by_slug(
     .await
 }
 
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Tenant>, sqlx::Error> {
+    sqlx::query_as!(
+        Tenant,
+        "SELECT id, slug, name, created_at FROM tenants WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn list(pool: &PgPool) -> Result<Vec<Tenant>, sqlx::Error> {
     sqlx::query_as!(
         Tenant,

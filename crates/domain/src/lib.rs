@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod identity;
+pub mod jobs;
 
 pub use audit::{AuditAction, AuditRecord, canonical_json};
 pub use identity::{Email, ParseError, Password, Role, TenantName, TenantSlug};
+pub use jobs::{JobKind, JobStatus};

@@ -308,12 +308,9 @@ pub async fn login(
     )
     .await;
     tx.commit().await?;
-    let tenant = sqlx::query!(
-        "SELECT name, slug FROM tenants WHERE id = $1",
-        creds.user.tenant_id
-    )
-    .fetch_one(&state.pool)
-    .await?;
+    let tenant = db::tenants::get(&state.pool, creds.user.tenant_id)
+        .await?
+        .ok_or_else(|| WebError::Internal(anyhow::anyhow!("the user's tenant is missing")))?;
     let caller = Caller::from(SessionUser {
         user: creds.user,
         tenant_name: tenant.name,

@@ -8,8 +8,10 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jobs;
 pub mod learn;
 pub mod metrics;
+pub mod ops;
 pub mod pages;
 pub mod platform;
 pub mod sessions;
@@ -67,14 +69,17 @@ impl Default for WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Where job outputs are read from.
+    pub objects: store::Objects,
     pub config: Arc<WebConfig>,
     pub metrics: PrometheusHandle,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, config: WebConfig) -> Self {
+    pub fn new(pool: PgPool, config: WebConfig, objects: store::Objects) -> Self {
         Self {
             pool,
+            objects,
             config: Arc::new(config),
             metrics: metrics::install(),
         }
@@ -93,6 +98,18 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+const JSON_VIEWER: &str = include_str!("../static/json-viewer.js");
+
+async fn json_viewer() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        JSON_VIEWER,
+    )
+}
+
 async fn not_found() -> WebError {
     WebError::NotFound("no such page or resource".into())
 }
@@ -106,7 +123,10 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(learn::router())
         .merge(platform::router())
+        .merge(jobs::router())
+        .merge(ops::router())
         .route("/static/app.css", get(stylesheet))
+        .route("/static/json-viewer.js", get(json_viewer))
         .route_layer(middleware::from_fn(metrics::track))
         .fallback(not_found);
 

@@ -50,7 +50,9 @@ fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
         items.push(("/admin", "Dashboard"));
     }
     if c.role == Role::Admin {
+        items.push(("/admin/jobs", "Jobs"));
         items.push(("/admin/users", "Users"));
+        items.push(("/admin/ops", "Ops"));
         items.push(("/admin/audit", "Audit log"));
     }
     items.push(("/learn", "Learn"));
@@ -162,6 +164,35 @@ pub fn error_page(status: StatusCode, message: &str) -> String {
     };
     page.render()
         .unwrap_or_else(|_| format!("{status}: {message}"))
+}
+
+/// JSON safe to embed in `<script type="application/json">`: nothing in it can close the
+/// element or open a comment.
+pub fn script_json(v: &serde_json::Value) -> String {
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// A read-only JSON viewer block (see static/json-viewer.js).
+#[derive(Debug, Clone)]
+pub struct JsonBlock {
+    pub label: String,
+    pub filename: String,
+    pub script: String,
+    pub pretty: String,
+}
+
+impl JsonBlock {
+    pub fn new(label: &str, filename: String, v: &serde_json::Value) -> Self {
+        Self {
+            label: label.to_owned(),
+            filename,
+            script: script_json(v),
+            pretty: serde_json::to_string_pretty(v).unwrap_or_default(),
+        }
+    }
 }
 
 /// Percent-encodes everything but unreserved characters.

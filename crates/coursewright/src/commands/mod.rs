@@ -4,6 +4,7 @@ pub mod admin;
 pub mod check;
 pub mod demo;
 pub mod serve;
+pub mod worker;
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
 pub async fn shutdown_signal() {

@@ -50,7 +50,8 @@ pub async fn listen(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = %database.target, "serving");
     println!("Coursewright is serving on http://{addr}");
-    let state = web::AppState::new(database.pool.clone(), config.web.clone());
+    let objects = store::Objects::from_url(&config.object_store_url)?;
+    let state = web::AppState::new(database.pool.clone(), config.web.clone(), objects);
     web::serve(listener, state, super::shutdown_signal()).await?;
     database.pool.close().await;
     // Dropping the database stops a private cluster, if we started one.

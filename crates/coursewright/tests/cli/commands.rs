@@ -377,3 +377,121 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).expect("tempdir");
     d
 }
+
+#[tokio::test]
+async fn jobs_run_records_a_run_and_jobs_list_shows_it() {
+    let db = TestDatabase::new().await;
+    let dry = cw(&db.url)
+        .args(["jobs", "run", "prune-job-runs", "--dry-run"])
+        .output()
+        .expect("run");
+    assert!(dry.status.success(), "{:?}", text(&dry));
+    assert!(
+        text(&dry).0.contains("prune-job-runs SUCCEEDED"),
+        "{:?}",
+        text(&dry)
+    );
+    let real = cw(&db.url)
+        .args(["jobs", "run", "reap-expired-leases"])
+        .output()
+        .expect("run");
+    assert!(real.status.success(), "{:?}", text(&real));
+    let missing = cw(&db.url)
+        .args(["jobs", "run", "no-such-job"])
+        .output()
+        .expect("run");
+    assert!(!missing.status.success() && text(&missing).1.contains("no scheduled job is named"));
+    let rows: Vec<(String, bool, String)> =
+        sqlx::query_as("SELECT job, dry_run, status FROM job_runs ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .expect("runs");
+    assert_eq!(
+        rows,
+        vec![
+            ("prune-job-runs".into(), true, "SUCCEEDED".into()),
+            ("reap-expired-leases".into(), false, "SUCCEEDED".into())
+        ]
+    );
+    let list = cw(&db.url).args(["jobs", "list"]).output().expect("run");
+    let (stdout, _) = text(&list);
+    for name in [
+        "reap-expired-leases",
+        "prune-job-runs",
+        "prune-sessions",
+        "queue-metrics",
+    ] {
+        assert!(stdout.contains(name), "{stdout}");
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("reap-expired-leases") && l.contains("SUCCEEDED")),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn the_worker_serves_health_and_metrics_runs_its_schedule_and_stops_on_sigterm() {
+    let db = TestDatabase::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = tempdir();
+    let mut child = cw(&db.url)
+        .args(["worker", "--bind", &format!("127.0.0.1:{port}")])
+        .env("COURSEWRIGHT_DATA_DIR", &dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let metrics = loop {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await {
+            let text = r.text().await.unwrap_or_default();
+            if text.contains("jobs_queue_depth") && text.contains("job_runs_total") {
+                break text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker never published its metrics"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        metrics.contains(r#"jobs_queue_depth{status="PENDING"} 0"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("job_last_success_timestamp_seconds"),
+        "{metrics}"
+    );
+    assert_eq!(
+        reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .expect("get")
+            .status(),
+        200
+    );
+    let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM job_runs")
+        .fetch_one(&db.pool)
+        .await
+        .expect("runs");
+    assert!(runs >= 4, "every built-in job ran its first slot ({runs})");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "worker did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}

@@ -102,7 +102,7 @@ async fn readyz_is_503_while_the_database_is_unreachable() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = web::AppState::new(pool, web::WebConfig::default());
+    let state = web::AppState::new(pool, web::WebConfig::default(), store::Objects::in_memory());
     tokio::spawn(web::serve(listener, state, std::future::pending()));
     let res = reqwest::get(format!("http://{addr}/readyz"))
         .await
@@ -144,7 +144,11 @@ async fn readyz_is_503_while_migrations_are_pending_and_200_once_applied() {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(web::serve(
         listener,
-        web::AppState::new(pool.clone(), web::WebConfig::default()),
+        web::AppState::new(
+            pool.clone(),
+            web::WebConfig::default(),
+            store::Objects::in_memory(),
+        ),
         std::future::pending(),
     ));
 

@@ -4,4 +4,5 @@ mod audit;
 mod auth;
 mod guards;
 mod http;
+mod jobs;
 mod support;

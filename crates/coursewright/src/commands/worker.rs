@@ -1,0 +1,148 @@
+//! `worker`, `jobs list` and `jobs run`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use db::migrate::SchemaState;
+use worker::alerts::AlertRouter;
+use worker::{Registry, Scheduler, Worker, WorkerConfig};
+
+use crate::cli::WorkerArgs;
+use crate::config::Config;
+
+/// The executors this build knows. Generation issues register theirs here.
+pub fn registry() -> Registry {
+    Registry::new()
+}
+
+fn runner_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    format!("{}-{}", host.trim(), std::process::id())
+}
+
+pub fn scheduler(config: &Config, pool: db::PgPool) -> Scheduler {
+    let alerts = AlertRouter::new(pool.clone(), config.alert_webhook_url.clone());
+    Scheduler::new(
+        pool,
+        worker::builtin::all(),
+        alerts,
+        runner_name(),
+        config.job_dry_run,
+    )
+}
+
+pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    let database = db::connect(&config.database).await?;
+    if !matches!(
+        db::migrate::state(&database.pool).await?,
+        SchemaState::Current
+    ) {
+        eprintln!("error: the schema is not current; run `coursewright migrate` first");
+        return Ok(ExitCode::FAILURE);
+    }
+    let objects = store::Objects::from_url(&config.object_store_url)?;
+    let bind = match args.bind {
+        Some(b) => b
+            .parse()
+            .with_context(|| format!("--bind {b:?} is not an address"))?,
+        None => config.worker.bind,
+    };
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let wc = WorkerConfig {
+        id: runner_name(),
+        concurrency: args.concurrency.unwrap_or(config.worker.concurrency),
+        lease: config.worker.lease,
+        ..WorkerConfig::default()
+    };
+    println!(
+        "Coursewright worker {} (concurrency {}), ops on http://{}",
+        wc.id,
+        wc.concurrency,
+        listener.local_addr()?
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let ops = tokio::spawn(worker::serve_ops(listener, stopped(stop_rx.clone())));
+    let sched = (!args.no_schedule).then(|| {
+        let s = scheduler(config, database.pool.clone());
+        let rx = stop_rx.clone();
+        tokio::spawn(async move { s.run(stopped(rx)).await })
+    });
+    let w = Worker::new(database.pool.clone(), registry(), objects, wc);
+    let work = tokio::spawn({
+        let rx = stop_rx.clone();
+        async move { w.run(stopped(rx)).await }
+    });
+    super::shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    work.await??;
+    if let Some(s) = sched {
+        s.await?;
+    }
+    ops.await??;
+    database.pool.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
+    let database = db::connect(&config.database).await?;
+    let sched = scheduler(config, database.pool.clone());
+    println!(
+        "{:<22} {:<10} {:<10} {:<17} last run",
+        "job", "schedule", "timeout", "outcome"
+    );
+    for def in sched.jobs() {
+        let last: Option<(String, time::OffsetDateTime, Option<i64>)> = sqlx::query_as(
+            "SELECT status, started_at, duration_ms FROM job_runs WHERE job = $1 ORDER BY started_at DESC LIMIT 1",
+        )
+        .bind(def.name)
+        .fetch_optional(&database.pool)
+        .await?;
+        let schedule = match def.schedule {
+            worker::Schedule::Every(d) => format!("every {}s", d.as_secs()),
+            worker::Schedule::Manual => "manual".into(),
+        };
+        let (outcome, when) = match last {
+            Some((s, at, ms)) => (s, format!("{at} ({} ms)", ms.unwrap_or(0))),
+            None => ("-".into(), "never".into()),
+        };
+        println!(
+            "{:<22} {:<10} {:<10} {:<17} {when}",
+            def.name,
+            schedule,
+            format!("{}s", def.timeout.as_secs()),
+            outcome
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run_now(config: &Config, name: &str, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let database = db::connect(&config.database).await?;
+    let report = scheduler(config, database.pool.clone())
+        .run_now(name, dry_run)
+        .await?;
+    println!(
+        "{} {} in {} ms{}",
+        report.job,
+        report.outcome.as_str(),
+        report.duration.as_millis(),
+        report
+            .error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default()
+    );
+    if let Some(d) = &report.detail {
+        println!("{d}");
+    }
+    Ok(if matches!(report.outcome, worker::Outcome::Succeeded) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

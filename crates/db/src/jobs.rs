@@ -1,0 +1,618 @@
+//! Durable jobs: creation, trigger, retry, the atomic claim, heartbeats, guarded finishes and
+//! the reaper. Every transition writes its audit row in the same transaction.
+//!
+//! A claim moves one PENDING job to RUNNING with a fresh claim token and a lease, in one
+//! statement. Every later write by the worker is guarded by id, claim token, RUNNING and an
+//! unexpired lease, so a worker that lost its lease (paused, partitioned, reaped) changes
+//! nothing.
+
+use std::time::Duration;
+
+use domain::{AuditAction, JobStatus};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{self, AuditEvent};
+
+/// The channel a worker LISTENs on to wake early when a job becomes PENDING.
+pub const NOTIFY_CHANNEL: &str = "coursewright_jobs";
+
+/// One job row.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub instruction: Value,
+    pub output_ref: Option<String>,
+    pub error: Option<Value>,
+    pub created_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub triggered_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub triggered_at: Option<OffsetDateTime>,
+    pub claimed_by: Option<String>,
+    /// The current claim's secret; never leaves the server.
+    #[serde(skip)]
+    pub claim_token: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub heartbeat_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub lease_expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+    pub retry_of: Option<Uuid>,
+}
+
+impl Job {
+    pub fn status(&self) -> JobStatus {
+        self.status.parse().unwrap_or(JobStatus::Failed)
+    }
+}
+
+/// Why a control-plane action on a job was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("job not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Where a new job starts: an admin's request awaits a trigger; direct work is PENDING.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Requested,
+    Pending,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub tenant_id: Uuid,
+    pub kind: &'a domain::JobKind,
+    pub target_type: &'a str,
+    pub target_id: &'a str,
+    pub instruction: Value,
+    pub created_by: Option<Uuid>,
+    pub start: Start,
+}
+
+/// The outcome of [`create`]: a double request finds the live job instead of making another.
+#[derive(Debug, Clone)]
+pub enum Created {
+    New(Job),
+    Existing(Job),
+}
+
+impl Created {
+    pub fn job(&self) -> &Job {
+        match self {
+            Created::New(j) | Created::Existing(j) => j,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, tenant_id, kind, status, target_type, target_id, instruction, output_ref, error, \
+     created_by, created_at, triggered_by, triggered_at, claimed_by, claim_token, started_at, \
+     heartbeat_at, lease_expires_at, finished_at, retry_of";
+
+fn job_from_row(r: &sqlx::postgres::PgRow) -> Result<Job, sqlx::Error> {
+    use sqlx::Row;
+    Ok(Job {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        kind: r.try_get("kind")?,
+        status: r.try_get("status")?,
+        target_type: r.try_get("target_type")?,
+        target_id: r.try_get("target_id")?,
+        instruction: r.try_get("instruction")?,
+        output_ref: r.try_get("output_ref")?,
+        error: r.try_get("error")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        triggered_by: r.try_get("triggered_by")?,
+        triggered_at: r.try_get("triggered_at")?,
+        claimed_by: r.try_get("claimed_by")?,
+        claim_token: r.try_get("claim_token")?,
+        started_at: r.try_get("started_at")?,
+        heartbeat_at: r.try_get("heartbeat_at")?,
+        lease_expires_at: r.try_get("lease_expires_at")?,
+        finished_at: r.try_get("finished_at")?,
+        retry_of: r.try_get("retry_of")?,
+    })
+}
+
+fn event(action: AuditAction, job: &Job, actor: Option<Uuid>, extra: Value) -> AuditEvent {
+    let mut meta =
+        json!({ "kind": job.kind, "targetType": job.target_type, "targetId": job.target_id });
+    if let (Value::Object(m), Value::Object(e)) = (&mut meta, extra) {
+        m.extend(e);
+    }
+    AuditEvent::new(action, "job", job.id)
+        .tenant(job.tenant_id)
+        .actor(actor)
+        .metadata(meta)
+}
+
+async fn notify(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(NOTIFY_CHANNEL)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Inserts a job, or returns the live job for the same kind and target.
+pub async fn create(
+    tx: &mut Transaction<'_, Postgres>,
+    new: NewJob<'_>,
+) -> Result<Created, sqlx::Error> {
+    create_inner(tx, new, None).await
+}
+
+async fn create_inner(
+    tx: &mut Transaction<'_, Postgres>,
+    new: NewJob<'_>,
+    retry_of: Option<Uuid>,
+) -> Result<Created, sqlx::Error> {
+    let status = match new.start {
+        Start::Requested => JobStatus::Requested,
+        Start::Pending => JobStatus::Pending,
+    };
+    let sql = format!(
+        "INSERT INTO jobs (id, tenant_id, kind, status, target_type, target_id, instruction, created_by, retry_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (tenant_id, kind, target_type, target_id)
+           WHERE status IN ('REQUESTED', 'PENDING', 'RUNNING') DO NOTHING
+         RETURNING {COLUMNS}"
+    );
+    let inserted = sqlx::query(&sql)
+        .bind(Uuid::new_v4())
+        .bind(new.tenant_id)
+        .bind(new.kind.as_str())
+        .bind(status.as_str())
+        .bind(new.target_type)
+        .bind(new.target_id)
+        .bind(&new.instruction)
+        .bind(new.created_by)
+        .bind(retry_of)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(row) = inserted {
+        let job = job_from_row(&row)?;
+        let mut extra = json!({ "status": job.status });
+        if let Some(r) = retry_of {
+            extra["retryOf"] = json!(r);
+        }
+        audit::record(
+            tx,
+            event(AuditAction::RegenJobCreated, &job, new.created_by, extra),
+        )
+        .await;
+        if status == JobStatus::Pending {
+            notify(tx).await?;
+        }
+        return Ok(Created::New(job));
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs
+         WHERE tenant_id = $1 AND kind = $2 AND target_type = $3 AND target_id = $4
+           AND status IN ('REQUESTED', 'PENDING', 'RUNNING')"
+    );
+    let row = sqlx::query(&sql)
+        .bind(new.tenant_id)
+        .bind(new.kind.as_str())
+        .bind(new.target_type)
+        .bind(new.target_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Created::Existing(job_from_row(&row)?))
+}
+
+/// A tenant's job; another tenant's is `None`, like a missing one.
+pub async fn get(db: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
+    sqlx::query(&sql)
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
+/// Any tenant's job, for the execution plane.
+pub async fn get_any(db: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
+/// Filters for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub status: Option<JobStatus>,
+    pub kind: Option<String>,
+    /// Keyset pagination: jobs created before this one.
+    pub before: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// A tenant's jobs, newest first.
+pub async fn list(db: &PgPool, tenant_id: Uuid, f: &JobFilter) -> Result<Vec<Job>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs j
+         WHERE tenant_id = $1
+           AND ($2::text IS NULL OR status = $2)
+           AND ($3::text IS NULL OR kind = $3)
+           AND ($4::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM jobs WHERE id = $4 AND tenant_id = $1))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $5"
+    );
+    sqlx::query(&sql)
+        .bind(tenant_id)
+        .bind(f.status.map(JobStatus::as_str))
+        .bind(f.kind.as_deref())
+        .bind(f.before)
+        .bind(f.limit)
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(job_from_row)
+        .collect()
+}
+
+async fn lock_for_change(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Job, JobError> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE");
+    let row = sqlx::query(&sql)
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref()
+        .map(job_from_row)
+        .transpose()?
+        .ok_or(JobError::NotFound)
+}
+
+/// An admin's trigger: REQUESTED → PENDING. Any other state is a conflict.
+pub async fn trigger(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    id: Uuid,
+    actor: Uuid,
+) -> Result<Job, JobError> {
+    let job = lock_for_change(tx, tenant_id, id).await?;
+    if job.status() != JobStatus::Requested {
+        return Err(JobError::Conflict(format!(
+            "only a REQUESTED job can be triggered; this one is {}",
+            job.status
+        )));
+    }
+    let sql = format!(
+        "UPDATE jobs SET status = 'PENDING', triggered_by = $2, triggered_at = clock_timestamp()
+         WHERE id = $1 AND status = 'REQUESTED' RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(actor)
+        .fetch_one(&mut **tx)
+        .await?;
+    let job = job_from_row(&row)?;
+    audit::record(
+        tx,
+        event(AuditAction::RegenJobTriggered, &job, Some(actor), json!({})),
+    )
+    .await;
+    notify(tx).await?;
+    Ok(job)
+}
+
+/// An admin's retry of a FAILED job: a new PENDING job with `retry_of` set. The failed row
+/// stays exactly as it was.
+pub async fn retry(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    id: Uuid,
+    actor: Uuid,
+) -> Result<Job, JobError> {
+    let old = lock_for_change(tx, tenant_id, id).await?;
+    if old.status() != JobStatus::Failed {
+        return Err(JobError::Conflict(format!(
+            "only a FAILED job can be retried; this one is {}",
+            old.status
+        )));
+    }
+    let kind = domain::JobKind::parse(&old.kind).map_err(|e| JobError::Conflict(e.to_string()))?;
+    let new = NewJob {
+        tenant_id,
+        kind: &kind,
+        target_type: &old.target_type,
+        target_id: &old.target_id,
+        instruction: old.instruction.clone(),
+        created_by: Some(actor),
+        start: Start::Pending,
+    };
+    match create_inner(tx, new, Some(old.id)).await? {
+        Created::New(job) => {
+            audit::record(
+                tx,
+                event(
+                    AuditAction::RegenJobRetried,
+                    &old,
+                    Some(actor),
+                    json!({ "retryJobId": job.id }),
+                ),
+            )
+            .await;
+            Ok(job)
+        }
+        Created::Existing(live) => Err(JobError::Conflict(format!(
+            "job {} for the same target is already {}",
+            live.id, live.status
+        ))),
+    }
+}
+
+/// Claims the oldest PENDING job for `worker`, in one statement: status RUNNING, a fresh
+/// claim token and a lease. `None` when there is nothing to do.
+pub async fn claim(
+    pool: &PgPool,
+    worker: &str,
+    lease: Duration,
+) -> Result<Option<Job>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let sql = format!(
+        "WITH next AS (
+           SELECT id FROM jobs WHERE status = 'PENDING'
+           ORDER BY created_at, id
+           FOR UPDATE SKIP LOCKED
+           LIMIT 1
+         )
+         UPDATE jobs j SET status = 'RUNNING', claimed_by = $1, claim_token = gen_random_uuid(),
+                started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
+                lease_expires_at = clock_timestamp() + make_interval(secs => $2)
+         FROM next WHERE j.id = next.id
+         RETURNING {}",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("j.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let row = sqlx::query(&sql)
+        .bind(worker)
+        .bind(lease.as_secs_f64())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let job = job_from_row(&row)?;
+    let meta = json!({ "worker": worker, "leaseSeconds": lease.as_secs_f64() });
+    audit::record(
+        &mut tx,
+        event(AuditAction::RegenJobLocked, &job, None, meta.clone()),
+    )
+    .await;
+    audit::record(
+        &mut tx,
+        event(AuditAction::RegenJobStarted, &job, None, meta),
+    )
+    .await;
+    tx.commit().await?;
+    Ok(Some(job))
+}
+
+/// Extends the lease; false when the claim is no longer this worker's.
+pub async fn heartbeat(
+    pool: &PgPool,
+    id: Uuid,
+    token: Uuid,
+    lease: Duration,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE jobs SET heartbeat_at = clock_timestamp(),
+                lease_expires_at = clock_timestamp() + make_interval(secs => $3)
+         WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' AND lease_expires_at > clock_timestamp()",
+    )
+    .bind(id)
+    .bind(token)
+    .bind(lease.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Where a completed job's output was stored.
+#[derive(Debug, Clone)]
+pub struct NewOutput {
+    pub path: String,
+    pub content_hash: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+/// Completes a job with its output, all or nothing, if the claim still holds. Returns
+/// false (and changes nothing) when it does not.
+pub async fn complete(
+    pool: &PgPool,
+    id: Uuid,
+    token: Uuid,
+    output: &NewOutput,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let sql = format!(
+        "UPDATE jobs SET status = 'COMPLETED', output_ref = $3, finished_at = clock_timestamp()
+         WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' AND lease_expires_at > clock_timestamp()
+         RETURNING {COLUMNS}"
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .bind(token)
+        .bind(&output.path)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let job = job_from_row(&row)?;
+    sqlx::query(
+        "INSERT INTO job_outputs (id, job_id, tenant_id, path, content_hash, content_type, size_bytes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(job.id)
+    .bind(job.tenant_id)
+    .bind(&output.path)
+    .bind(&output.content_hash)
+    .bind(&output.content_type)
+    .bind(output.size_bytes)
+    .execute(&mut *tx)
+    .await?;
+    let meta = json!({ "outputRef": output.path, "contentHash": output.content_hash, "sizeBytes": output.size_bytes });
+    audit::record(
+        &mut tx,
+        event(AuditAction::RegenJobCompleted, &job, None, meta),
+    )
+    .await;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Fails a job with a structured error if the claim still holds; false otherwise.
+pub async fn fail(
+    pool: &PgPool,
+    id: Uuid,
+    token: Uuid,
+    error: &Value,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let sql = format!(
+        "UPDATE jobs SET status = 'FAILED', error = $3, finished_at = clock_timestamp()
+         WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' AND lease_expires_at > clock_timestamp()
+         RETURNING {COLUMNS}"
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .bind(token)
+        .bind(error)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let job = job_from_row(&row)?;
+    let code = error.get("code").cloned().unwrap_or(Value::Null);
+    audit::record(
+        &mut tx,
+        event(
+            AuditAction::RegenJobFailed,
+            &job,
+            None,
+            json!({ "code": code }),
+        ),
+    )
+    .await;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Marks RUNNING jobs whose lease expired as FAILED (`worker_lost`). They are never re-run.
+pub async fn reap(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let sql = format!(
+        "UPDATE jobs SET status = 'FAILED', finished_at = clock_timestamp(),
+                error = jsonb_build_object(
+                  'code', 'worker_lost',
+                  'message', 'the worker stopped renewing its lease; the job was not re-run',
+                  'worker', claimed_by,
+                  'leaseExpiredAt', lease_expires_at)
+         WHERE status = 'RUNNING' AND lease_expires_at <= clock_timestamp()
+         RETURNING {COLUMNS}"
+    );
+    let jobs: Vec<Job> = sqlx::query(&sql)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(job_from_row)
+        .collect::<Result<_, _>>()?;
+    for job in &jobs {
+        audit::record(
+            &mut tx,
+            event(
+                AuditAction::RegenJobFailed,
+                job,
+                None,
+                json!({ "code": "worker_lost" }),
+            ),
+        )
+        .await;
+    }
+    tx.commit().await?;
+    Ok(jobs)
+}
+
+/// How many jobs are in each status, for `jobs_queue_depth`.
+pub async fn queue_depth(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, count(*) FROM jobs WHERE status IN ('REQUESTED', 'PENDING', 'RUNNING') GROUP BY status")
+        .fetch_all(pool)
+        .await
+}
+
+/// The stored output of a job, if it completed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Output {
+    pub path: String,
+    pub content_hash: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+pub async fn output_of(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    job_id: Uuid,
+) -> Result<Option<Output>, sqlx::Error> {
+    let row: Option<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT path, content_hash, content_type, size_bytes FROM job_outputs WHERE tenant_id = $1 AND job_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(job_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(
+        row.map(|(path, content_hash, content_type, size_bytes)| Output {
+            path,
+            content_hash,
+            content_type,
+            size_bytes,
+        }),
+    )
+}

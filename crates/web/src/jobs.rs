@@ -1,0 +1,353 @@
+//! The jobs control plane (phases 12 and 14): list, inspect, trigger and retry jobs, as JSON
+//! and as pages. Admins only. Nothing here runs a job: the worker does.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use db::jobs::{self, Job, JobError, JobFilter};
+use domain::{JobStatus, Role};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::WebError;
+use crate::extract::{Path, Query};
+use crate::pages::{self, JsonBlock, Layout, PageCtx, render, url_encode};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/regeneration-jobs", get(list_json))
+        .route("/api/admin/regeneration-jobs/{id}", get(get_json))
+        .route(
+            "/api/admin/regeneration-jobs/{id}/trigger",
+            post(trigger_json),
+        )
+        .route("/api/admin/regeneration-jobs/{id}/retry", post(retry_json))
+        .route("/admin/jobs", get(list_page))
+        .route("/admin/jobs/{id}", get(job_page))
+        .route("/admin/jobs/{id}/trigger", post(trigger_form))
+        .route("/admin/jobs/{id}/retry", post(retry_form))
+}
+
+impl From<JobError> for WebError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::NotFound => WebError::not_found("job"),
+            JobError::Conflict(m) => WebError::Conflict(m),
+            JobError::Db(e) => WebError::Database(e),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    kind: Option<String>,
+    before: Option<Uuid>,
+    limit: Option<i64>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<JobFilter, WebError> {
+        let status = match self
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) => Some(
+                s.parse::<JobStatus>()
+                    .map_err(|e| WebError::BadRequest(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let kind = self
+            .kind
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_uppercase);
+        Ok(JobFilter {
+            status,
+            kind,
+            before: self.before,
+            limit: self.limit.unwrap_or(50).clamp(1, 200),
+        })
+    }
+}
+
+/// One page of jobs plus whether there are older ones.
+async fn page_of(
+    state: &AppState,
+    tenant: Uuid,
+    f: &JobFilter,
+) -> Result<(Vec<Job>, Option<Uuid>), WebError> {
+    let mut probe = f.clone();
+    probe.limit += 1;
+    let mut rows = jobs::list(&state.pool, tenant, &probe).await?;
+    let more = rows.len() as i64 > f.limit;
+    rows.truncate(f.limit as usize);
+    Ok((
+        rows.clone(),
+        if more {
+            rows.last().map(|j| j.id)
+        } else {
+            None
+        },
+    ))
+}
+
+fn minimal(j: &Job) -> Value {
+    json!({
+        "id": j.id, "kind": j.kind, "status": j.status, "targetType": j.target_type,
+        "targetId": j.target_id, "createdAt": j.created_at.to_string(), "retryOf": j.retry_of,
+    })
+}
+
+async fn list_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Value>, WebError> {
+    caller.require_role(&[Role::Admin])?;
+    let (rows, next) = page_of(&state, caller.tenant_id, &q.filter()?).await?;
+    Ok(axum::Json(
+        json!({ "items": rows.iter().map(minimal).collect::<Vec<_>>(), "nextBefore": next }),
+    ))
+}
+
+async fn load(state: &AppState, caller: &Caller, id: Uuid) -> Result<Job, WebError> {
+    caller.require_role(&[Role::Admin])?;
+    jobs::get(&state.pool, caller.tenant_id, id)
+        .await?
+        .ok_or_else(|| WebError::not_found("job"))
+}
+
+/// The job's output JSON, read back from the object store.
+async fn output_value(
+    state: &AppState,
+    job: &Job,
+) -> Result<Option<(jobs::Output, Value)>, WebError> {
+    let Some(meta) = jobs::output_of(&state.pool, job.tenant_id, job.id).await? else {
+        return Ok(None);
+    };
+    let bytes = state
+        .objects
+        .get(&meta.path)
+        .await
+        .map_err(|e| WebError::Internal(e.into()))?;
+    let value = serde_json::from_slice(&bytes).map_err(|e| WebError::Internal(e.into()))?;
+    Ok(Some((meta, value)))
+}
+
+async fn get_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Value>, WebError> {
+    let job = load(&state, &caller, id).await?;
+    let output = jobs::output_of(&state.pool, job.tenant_id, job.id).await?;
+    Ok(axum::Json(json!({ "job": job, "output": output })))
+}
+
+async fn trigger_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Value>, WebError> {
+    caller.require_role(&[Role::Admin])?;
+    let mut tx = state.pool.begin().await?;
+    let job = jobs::trigger(&mut tx, caller.tenant_id, id, caller.user_id).await?;
+    tx.commit().await?;
+    Ok(axum::Json(json!({ "job": job })))
+}
+
+async fn retry_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, axum::Json<Value>), WebError> {
+    caller.require_role(&[Role::Admin])?;
+    let mut tx = state.pool.begin().await?;
+    let job = jobs::retry(&mut tx, caller.tenant_id, id, caller.user_id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "job": job }))))
+}
+
+struct JobRow {
+    id: Uuid,
+    kind: String,
+    status: String,
+    target: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "jobs.html")]
+struct JobsPage {
+    layout: Layout,
+    statuses: Vec<(&'static str, bool)>,
+    kind: String,
+    rows: Vec<JobRow>,
+    older_href: Option<String>,
+    newer_href: Option<String>,
+}
+
+fn stamp(t: time::OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
+    caller.require_role(&[Role::Admin])?;
+    let f = q.filter()?;
+    let (rows, next) = page_of(&state, caller.tenant_id, &f).await?;
+    let base = format!(
+        "/admin/jobs?status={}&kind={}",
+        f.status.map(JobStatus::as_str).unwrap_or(""),
+        url_encode(f.kind.as_deref().unwrap_or(""))
+    );
+    render(&JobsPage {
+        layout: ctx.layout("Jobs"),
+        statuses: JobStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), f.status == Some(*s)))
+            .collect(),
+        kind: f.kind.clone().unwrap_or_default(),
+        rows: rows
+            .into_iter()
+            .map(|j| JobRow {
+                id: j.id,
+                kind: j.kind,
+                status: j.status,
+                target: format!("{} {}", j.target_type, j.target_id),
+                created: stamp(j.created_at),
+            })
+            .collect(),
+        older_href: next.map(|id| format!("{base}&before={id}")),
+        newer_href: f.before.map(|_| base.clone()),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "job.html")]
+struct JobPage {
+    layout: Layout,
+    job: Job,
+    facts: Vec<(&'static str, String)>,
+    can_trigger: bool,
+    can_retry: bool,
+    blocks: Vec<JsonBlock>,
+}
+
+async fn job_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, WebError> {
+    let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
+    let job = load(&state, &caller, id).await?;
+    let opt = |t: Option<time::OffsetDateTime>| t.map(stamp).unwrap_or_else(|| "—".into());
+    let facts = vec![
+        ("Kind", job.kind.clone()),
+        ("Target", format!("{} {}", job.target_type, job.target_id)),
+        ("Created", stamp(job.created_at)),
+        ("Triggered", opt(job.triggered_at)),
+        (
+            "Claimed by",
+            job.claimed_by.clone().unwrap_or_else(|| "—".into()),
+        ),
+        ("Started", opt(job.started_at)),
+        ("Last heartbeat", opt(job.heartbeat_at)),
+        ("Lease expires", opt(job.lease_expires_at)),
+        ("Finished", opt(job.finished_at)),
+        (
+            "Retry of",
+            job.retry_of
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "—".into()),
+        ),
+    ];
+    let mut blocks = vec![JsonBlock::new(
+        "Instruction",
+        format!("job-{}-instruction.json", job.id),
+        &job.instruction,
+    )];
+    if let Some((_, value)) = output_value(&state, &job).await? {
+        blocks.push(JsonBlock::new(
+            "Output",
+            format!("job-{}-output.json", job.id),
+            &value,
+        ));
+    }
+    if let Some(e) = &job.error {
+        blocks.push(JsonBlock::new(
+            "Error",
+            format!("job-{}-error.json", job.id),
+            e,
+        ));
+    }
+    render(&JobPage {
+        layout: ctx.layout(format!("Job {}", job.id)),
+        can_trigger: job.status() == JobStatus::Requested,
+        can_retry: job.status() == JobStatus::Failed,
+        facts,
+        job,
+        blocks,
+    })
+}
+
+fn back_with(id: Uuid, message: &str) -> Response {
+    let mut res = Redirect::to(&format!("/admin/jobs/{id}")).into_response();
+    res.headers_mut()
+        .append(header::SET_COOKIE, pages::flash(message));
+    res
+}
+
+async fn trigger_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Response, WebError> {
+    caller.require_role(&[Role::Admin])?;
+    let mut tx = state.pool.begin().await?;
+    match jobs::trigger(&mut tx, caller.tenant_id, id, caller.user_id).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(back_with(id, "Job triggered: a worker will pick it up."))
+        }
+        Err(JobError::Conflict(m)) => Ok(back_with(id, &format!("Not triggered: {m}."))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn retry_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Response, WebError> {
+    caller.require_role(&[Role::Admin])?;
+    let mut tx = state.pool.begin().await?;
+    match jobs::retry(&mut tx, caller.tenant_id, id, caller.user_id).await {
+        Ok(new) => {
+            tx.commit().await?;
+            Ok(back_with(
+                new.id,
+                "Retry created: this is the new job; the failed one is kept as it was.",
+            ))
+        }
+        Err(JobError::Conflict(m)) => Ok(back_with(id, &format!("Not retried: {m}."))),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,378 @@
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use db::jobs::{JobError, Start};
+use db::testing::TestDatabase;
+use serde_json::json;
+use uuid::Uuid;
+use worker::executor::BoxFuture;
+use worker::{Executor, Finished, JobFailure, JobInput, JobOutput, Registry, Worker, WorkerConfig};
+
+use crate::support::*;
+
+/// Records every execution by job id.
+struct Tally(Arc<Mutex<HashMap<Uuid, usize>>>);
+
+impl Executor for Tally {
+    fn kind(&self) -> &'static str {
+        "TALLY"
+    }
+    fn run(&self, input: JobInput) -> BoxFuture<'_, Result<JobOutput, JobFailure>> {
+        *self
+            .0
+            .lock()
+            .expect("tally")
+            .entry(input.job_id)
+            .or_default() += 1;
+        Box::pin(async {
+            Ok(JobOutput {
+                value: json!({ "ok": true }),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_claimers_execute_two_thousand_jobs_exactly_once() {
+    let db = TestDatabase::new().await;
+    let t = tenant(&db).await;
+    let n = 2_000_i64;
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, kind, status, target_type, target_id, instruction)
+         SELECT gen_random_uuid(), $1, 'TALLY', 'PENDING', 'test', g::text, '{}' FROM generate_series(1, $2) g",
+    )
+    .bind(t)
+    .bind(n)
+    .execute(&db.pool)
+    .await
+    .expect("seed jobs");
+    let tally = Arc::new(Mutex::new(HashMap::new()));
+    let (_dir, objects) = temp_store();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for i in 0..8 {
+        let w = Worker::new(
+            db.pool.clone(),
+            Registry::new().register(Tally(tally.clone())),
+            objects.clone(),
+            WorkerConfig {
+                id: format!("w{i}"),
+                concurrency: 2,
+                poll_interval: Duration::from_millis(20),
+                ..WorkerConfig::default()
+            },
+        );
+        let mut rx = stop_rx.clone();
+        workers.push(tokio::spawn(async move {
+            w.run(async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await
+        }));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let open: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'RUNNING')")
+                .fetch_one(&db.pool)
+                .await
+                .expect("count");
+        if open == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{open} jobs still open"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop_tx.send(true);
+    for w in workers {
+        w.await.expect("join").expect("worker");
+    }
+    let tally = tally.lock().expect("tally").clone();
+    assert_eq!(tally.len() as i64, n, "every job ran");
+    assert!(tally.values().all(|c| *c == 1), "no job ran twice");
+    let completed: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status = 'COMPLETED'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    let outputs: i64 = sqlx::query_scalar("SELECT count(*) FROM job_outputs")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!((completed, outputs), (n, n));
+    let claimers: i64 = sqlx::query_scalar("SELECT count(DISTINCT claimed_by) FROM jobs")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert!(claimers > 1, "the work was shared");
+}
+
+#[tokio::test]
+async fn a_completed_job_has_its_output_in_the_store_and_a_full_audit_trail() {
+    let db = TestDatabase::new().await;
+    let t = tenant(&db).await;
+    let (dir, objects) = temp_store();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let w = Worker::new(
+        db.pool.clone(),
+        Registry::new().register(Echo(calls.clone())),
+        objects.clone(),
+        WorkerConfig::default(),
+    );
+    let job = job(&db, t, "ECHO", "one", Start::Requested).await;
+    assert!(
+        w.run_one().await.expect("run").is_none(),
+        "a REQUESTED job is not claimable"
+    );
+
+    let admin = Uuid::new_v4();
+    sqlx::query("INSERT INTO users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, 'a@acme.test', 'x', 'ADMIN')")
+        .bind(admin)
+        .bind(t)
+        .execute(&db.pool)
+        .await
+        .expect("admin");
+    let mut tx = db.pool.begin().await.expect("begin");
+    db::jobs::trigger(&mut tx, t, job.id, admin)
+        .await
+        .expect("trigger");
+    tx.commit().await.expect("commit");
+
+    let (ran, finished) = w.run_one().await.expect("run").expect("a job");
+    assert_eq!((ran.id, finished), (job.id, Finished::Completed));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let (status, error, output_ref) = status_of(&db, job.id).await;
+    assert_eq!((status.as_str(), error), ("COMPLETED", None));
+    let path = output_ref.expect("output ref");
+    assert!(
+        path.starts_with(&format!("jobs/{}/", job.id)) && path.ends_with(".json"),
+        "{path}"
+    );
+    let bytes = objects.get(&path).await.expect("stored output");
+    let value: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(value["echo"]["target"], "one");
+    assert!(dir.join(&path).is_file());
+    let hash: String = sqlx::query_scalar("SELECT content_hash FROM job_outputs WHERE job_id = $1")
+        .bind(job.id)
+        .fetch_one(&db.pool)
+        .await
+        .expect("output row");
+    assert_eq!(hash, store::content_hash(&bytes));
+    assert_eq!(
+        actions_for(&db, job.id).await,
+        [
+            "REGEN_JOB_CREATED",
+            "REGEN_JOB_TRIGGERED",
+            "REGEN_JOB_LOCKED",
+            "REGEN_JOB_STARTED",
+            "REGEN_JOB_COMPLETED"
+        ]
+    );
+    assert_eq!(
+        db::audit::verify(&db.pool).await.expect("verify"),
+        db::audit::Verification::Intact { rows: 5 }
+    );
+}
+
+#[tokio::test]
+async fn every_kind_of_failure_ends_failed_with_a_structured_error_and_no_output() {
+    let db = TestDatabase::new().await;
+    let t = tenant(&db).await;
+    let (dir, objects) = temp_store();
+    let w = Worker::new(
+        db.pool.clone(),
+        Registry::new().register(Misbehave),
+        objects,
+        WorkerConfig::default(),
+    );
+    let cases = [
+        ("MISBEHAVE", "error", "validation_failed"),
+        ("MISBEHAVE", "panic", "panic"),
+        ("MISBEHAVE", "slow", "timeout"),
+        ("NO_SUCH_KIND", "x", "unknown_kind"),
+    ];
+    for (kind, target, code) in cases {
+        let j = job(&db, t, kind, target, Start::Pending).await;
+        let (_, finished) = w.run_one().await.expect("run").expect("a job");
+        assert_eq!(finished, Finished::Failed(code.into()), "{target}");
+        let (status, error, output_ref) = status_of(&db, j.id).await;
+        let error = error.expect("error json");
+        assert_eq!(
+            (status.as_str(), error["code"].as_str()),
+            ("FAILED", Some(code)),
+            "{error}"
+        );
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(output_ref, None);
+        assert_eq!(
+            actions_for(&db, j.id).await.last().map(String::as_str),
+            Some("REGEN_JOB_FAILED")
+        );
+    }
+    let (_, error, _) = status_of(
+        &db,
+        sqlx::query_scalar("SELECT id FROM jobs WHERE target_id = 'error'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("id"),
+    )
+    .await;
+    assert_eq!(
+        error.expect("error")["details"].as_array().map(Vec::len),
+        Some(2),
+        "every violation is kept"
+    );
+    assert!(files_under(&dir).is_empty(), "nothing was stored");
+    assert!(
+        w.run_one().await.expect("run").is_none(),
+        "failed jobs are never re-run"
+    );
+}
+
+#[tokio::test]
+async fn the_database_refuses_edits_deletes_and_backward_moves() {
+    let db = TestDatabase::new().await;
+    let t = tenant(&db).await;
+    let j = job(&db, t, "ECHO", "x", Start::Pending).await;
+    for sql in [
+        "UPDATE jobs SET instruction = '{\"evil\":true}'",
+        "UPDATE jobs SET kind = 'OTHER'",
+        "UPDATE jobs SET status = 'REQUESTED'",
+        "UPDATE jobs SET status = 'COMPLETED', output_ref = 'x'",
+        "DELETE FROM jobs",
+    ] {
+        assert!(
+            sqlx::query(sql).execute(&db.pool).await.is_err(),
+            "{sql} must fail"
+        );
+    }
+    let (_, objects) = temp_store();
+    let w = Worker::new(
+        db.pool.clone(),
+        Registry::new().register(Echo(Arc::default())),
+        objects,
+        WorkerConfig::default(),
+    );
+    w.run_one().await.expect("run");
+    for sql in [
+        "UPDATE jobs SET status = 'FAILED', error = '{}'",
+        "UPDATE jobs SET output_ref = 'other'",
+        "UPDATE jobs SET finished_at = now()",
+    ] {
+        let err = sqlx::query(sql).execute(&db.pool).await.expect_err(sql);
+        assert!(err.to_string().contains("can never change"), "{sql}: {err}");
+    }
+    assert!(
+        sqlx::query("DELETE FROM job_outputs")
+            .execute(&db.pool)
+            .await
+            .is_err()
+    );
+    assert_eq!(status_of(&db, j.id).await.0, "COMPLETED");
+}
+
+#[tokio::test]
+async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_machine() {
+    let db = TestDatabase::new().await;
+    let t = tenant(&db).await;
+    let admin = Uuid::new_v4();
+    sqlx::query("INSERT INTO users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, 'a@acme.test', 'x', 'ADMIN')")
+        .bind(admin)
+        .bind(t)
+        .execute(&db.pool)
+        .await
+        .expect("admin");
+    let first = job(&db, t, "MISBEHAVE", "error", Start::Requested).await;
+    let mut tx = db.pool.begin().await.expect("begin");
+    let again = db::jobs::create(
+        &mut tx,
+        db::jobs::NewJob {
+            tenant_id: t,
+            kind: &domain::JobKind::parse("MISBEHAVE").expect("kind"),
+            target_type: "test",
+            target_id: "error",
+            instruction: json!({}),
+            created_by: None,
+            start: Start::Requested,
+        },
+    )
+    .await
+    .expect("create");
+    tx.commit().await.expect("commit");
+    assert!(matches!(again, db::jobs::Created::Existing(ref j) if j.id == first.id));
+
+    let trigger = |id| {
+        let pool = db.pool.clone();
+        async move {
+            let mut tx = pool.begin().await.expect("begin");
+            let r = db::jobs::trigger(&mut tx, t, id, admin).await;
+            tx.commit().await.expect("commit");
+            r
+        }
+    };
+    trigger(first.id).await.expect("first trigger");
+    assert!(
+        matches!(trigger(first.id).await, Err(JobError::Conflict(_))),
+        "second trigger is a conflict"
+    );
+    assert!(matches!(
+        trigger(Uuid::new_v4()).await,
+        Err(JobError::NotFound)
+    ));
+
+    let (_, objects) = temp_store();
+    let w = Worker::new(
+        db.pool.clone(),
+        Registry::new().register(Misbehave),
+        objects,
+        WorkerConfig::default(),
+    );
+    w.run_one().await.expect("run");
+    let before: (String, serde_json::Value, Option<time::OffsetDateTime>) =
+        sqlx::query_as("SELECT status, error, finished_at FROM jobs WHERE id = $1")
+            .bind(first.id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("row");
+    let mut tx = db.pool.begin().await.expect("begin");
+    let retry = db::jobs::retry(&mut tx, t, first.id, admin)
+        .await
+        .expect("retry");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        (retry.retry_of, retry.status.as_str()),
+        (Some(first.id), "PENDING")
+    );
+    assert_eq!(retry.instruction, first.instruction);
+    let after: (String, serde_json::Value, Option<time::OffsetDateTime>) =
+        sqlx::query_as("SELECT status, error, finished_at FROM jobs WHERE id = $1")
+            .bind(first.id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("row");
+    assert_eq!(before, after, "the failed job stays exactly as it was");
+    let mut tx = db.pool.begin().await.expect("begin");
+    assert!(
+        matches!(
+            db::jobs::retry(&mut tx, t, retry.id, admin).await,
+            Err(JobError::Conflict(_))
+        ),
+        "a PENDING job cannot be retried"
+    );
+    assert!(
+        matches!(
+            db::jobs::retry(&mut tx, t, first.id, admin).await,
+            Err(JobError::Conflict(_))
+        ),
+        "a live retry exists already"
+    );
+    assert!(
+        actions_for(&db, first.id)
+            .await
+            .contains(&"REGEN_JOB_RETRIED".to_owned())
+    );
+}
