@@ -128,3 +128,80 @@ CREATE TABLE alerts (
     delivery_error text
 );
 CREATE INDEX alerts_job_idx ON alerts (job, created_at DESC);
+
+-- The worker's hot paths, one round trip each. Audit rows are written through cw_audit, so
+-- an audit failure is caught and reported (audit_ok = false) and never blocks the change.
+CREATE FUNCTION cw_job_meta(j jobs, extra jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('kind', j.kind, 'targetType', j.target_type, 'targetId', j.target_id) || extra
+$$;
+
+-- Claims the oldest PENDING job: RUNNING, a fresh claim token, a lease.
+CREATE FUNCTION cw_claim_job(p_worker text, p_lease_secs float8)
+RETURNS TABLE (id uuid, tenant_id uuid, kind text, status text, target_type text, target_id text,
+               instruction jsonb, output_ref text, error jsonb, created_by uuid, created_at timestamptz,
+               triggered_by uuid, triggered_at timestamptz, claimed_by text, claim_token uuid,
+               started_at timestamptz, heartbeat_at timestamptz, lease_expires_at timestamptz,
+               finished_at timestamptz, retry_of uuid, audit_ok boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    j jobs;
+    meta jsonb;
+    ok boolean;
+BEGIN
+    UPDATE jobs SET status = 'RUNNING', claimed_by = p_worker, claim_token = gen_random_uuid(),
+           started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
+           lease_expires_at = clock_timestamp() + make_interval(secs => p_lease_secs)
+    WHERE jobs.id = (SELECT n.id FROM jobs n WHERE n.status = 'PENDING'
+                     ORDER BY n.created_at, n.id FOR UPDATE SKIP LOCKED LIMIT 1)
+    RETURNING * INTO j;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    meta := cw_job_meta(j, jsonb_build_object('worker', p_worker, 'leaseSeconds', p_lease_secs));
+    ok := cw_audit(j.tenant_id, NULL, 'REGEN_JOB_LOCKED', 'job', j.id::text, meta);
+    ok := cw_audit(j.tenant_id, NULL, 'REGEN_JOB_STARTED', 'job', j.id::text, meta) AND ok;
+    RETURN QUERY SELECT j.id, j.tenant_id, j.kind, j.status, j.target_type, j.target_id, j.instruction,
+        j.output_ref, j.error, j.created_by, j.created_at, j.triggered_by, j.triggered_at, j.claimed_by,
+        j.claim_token, j.started_at, j.heartbeat_at, j.lease_expires_at, j.finished_at, j.retry_of, ok;
+END
+$$;
+
+-- Completes a job with its output if the claim still holds. NULL: the claim is gone and
+-- nothing changed; otherwise whether the audit row was written.
+CREATE FUNCTION cw_complete_job(p_id uuid, p_token uuid, p_path text, p_hash text,
+                                p_content_type text, p_size bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    j jobs;
+BEGIN
+    UPDATE jobs SET status = 'COMPLETED', output_ref = p_path, finished_at = clock_timestamp()
+    WHERE jobs.id = p_id AND claim_token = p_token AND status = 'RUNNING'
+      AND lease_expires_at > clock_timestamp()
+    RETURNING * INTO j;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO job_outputs (id, job_id, tenant_id, path, content_hash, content_type, size_bytes)
+    VALUES (gen_random_uuid(), j.id, j.tenant_id, p_path, p_hash, p_content_type, p_size);
+    RETURN cw_audit(j.tenant_id, NULL, 'REGEN_JOB_COMPLETED', 'job', j.id::text,
+        cw_job_meta(j, jsonb_build_object('outputRef', p_path, 'contentHash', p_hash, 'sizeBytes', p_size)));
+END
+$$;
+
+-- Fails a job with a structured error if the claim still holds; NULL when it does not.
+CREATE FUNCTION cw_fail_job(p_id uuid, p_token uuid, p_error jsonb) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    j jobs;
+BEGIN
+    UPDATE jobs SET status = 'FAILED', error = p_error, finished_at = clock_timestamp()
+    WHERE jobs.id = p_id AND claim_token = p_token AND status = 'RUNNING'
+      AND lease_expires_at > clock_timestamp()
+    RETURNING * INTO j;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN cw_audit(j.tenant_id, NULL, 'REGEN_JOB_FAILED', 'job', j.id::text,
+        cw_job_meta(j, jsonb_build_object('code', p_error -> 'code')));
+END
+$$;

@@ -377,54 +377,39 @@ pub async fn retry(
 }
 
 /// Claims the oldest PENDING job for `worker`, in one statement: status RUNNING, a fresh
-/// claim token and a lease. `None` when there is nothing to do.
+/// claim token and a lease, with its audit rows. `None` when there is nothing to do.
 pub async fn claim(
     pool: &PgPool,
     worker: &str,
     lease: Duration,
 ) -> Result<Option<Job>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let sql = format!(
-        "WITH next AS (
-           SELECT id FROM jobs WHERE status = 'PENDING'
-           ORDER BY created_at, id
-           FOR UPDATE SKIP LOCKED
-           LIMIT 1
-         )
-         UPDATE jobs j SET status = 'RUNNING', claimed_by = $1, claim_token = gen_random_uuid(),
-                started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
-                lease_expires_at = clock_timestamp() + make_interval(secs => $2)
-         FROM next WHERE j.id = next.id
-         RETURNING {}",
-        COLUMNS
-            .split(", ")
-            .map(|c| format!("j.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let row = sqlx::query(&sql)
+    use sqlx::Row;
+    let row = sqlx::query("SELECT * FROM cw_claim_job($1, $2)")
         .bind(worker)
         .bind(lease.as_secs_f64())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(pool)
         .await?;
-    let Some(row) = row else {
-        tx.rollback().await?;
-        return Ok(None);
-    };
-    let job = job_from_row(&row)?;
-    let meta = json!({ "worker": worker, "leaseSeconds": lease.as_secs_f64() });
-    audit::record(
-        &mut tx,
-        event(AuditAction::RegenJobLocked, &job, None, meta.clone()),
-    )
-    .await;
-    audit::record(
-        &mut tx,
-        event(AuditAction::RegenJobStarted, &job, None, meta),
-    )
-    .await;
-    tx.commit().await?;
-    Ok(Some(job))
+    let Some(row) = row else { return Ok(None) };
+    if !row.try_get::<bool, _>("audit_ok")? {
+        audit::count_failure(
+            "REGEN_JOB_LOCKED",
+            &"the audit insert failed in cw_claim_job",
+        );
+    }
+    Ok(Some(job_from_row(&row)?))
+}
+
+/// Reads a `cw_*_job` result: NULL means the claim was gone and nothing changed.
+fn guarded(result: Option<bool>, action: &str) -> bool {
+    match result {
+        None => false,
+        Some(audit_ok) => {
+            if !audit_ok {
+                audit::count_failure(action, &"the audit insert failed in the job function");
+            }
+            true
+        }
+    }
 }
 
 /// Extends the lease; false when the claim is no longer this worker's.
@@ -464,44 +449,16 @@ pub async fn complete(
     token: Uuid,
     output: &NewOutput,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let sql = format!(
-        "UPDATE jobs SET status = 'COMPLETED', output_ref = $3, finished_at = clock_timestamp()
-         WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' AND lease_expires_at > clock_timestamp()
-         RETURNING {COLUMNS}"
-    );
-    let Some(row) = sqlx::query(&sql)
+    let r: Option<bool> = sqlx::query_scalar("SELECT cw_complete_job($1, $2, $3, $4, $5, $6)")
         .bind(id)
         .bind(token)
         .bind(&output.path)
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
-        tx.rollback().await?;
-        return Ok(false);
-    };
-    let job = job_from_row(&row)?;
-    sqlx::query(
-        "INSERT INTO job_outputs (id, job_id, tenant_id, path, content_hash, content_type, size_bytes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(job.id)
-    .bind(job.tenant_id)
-    .bind(&output.path)
-    .bind(&output.content_hash)
-    .bind(&output.content_type)
-    .bind(output.size_bytes)
-    .execute(&mut *tx)
-    .await?;
-    let meta = json!({ "outputRef": output.path, "contentHash": output.content_hash, "sizeBytes": output.size_bytes });
-    audit::record(
-        &mut tx,
-        event(AuditAction::RegenJobCompleted, &job, None, meta),
-    )
-    .await;
-    tx.commit().await?;
-    Ok(true)
+        .bind(&output.content_hash)
+        .bind(&output.content_type)
+        .bind(output.size_bytes)
+        .fetch_one(pool)
+        .await?;
+    Ok(guarded(r, "REGEN_JOB_COMPLETED"))
 }
 
 /// Fails a job with a structured error if the claim still holds; false otherwise.
@@ -511,36 +468,13 @@ pub async fn fail(
     token: Uuid,
     error: &Value,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let sql = format!(
-        "UPDATE jobs SET status = 'FAILED', error = $3, finished_at = clock_timestamp()
-         WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' AND lease_expires_at > clock_timestamp()
-         RETURNING {COLUMNS}"
-    );
-    let Some(row) = sqlx::query(&sql)
+    let r: Option<bool> = sqlx::query_scalar("SELECT cw_fail_job($1, $2, $3)")
         .bind(id)
         .bind(token)
         .bind(error)
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
-        tx.rollback().await?;
-        return Ok(false);
-    };
-    let job = job_from_row(&row)?;
-    let code = error.get("code").cloned().unwrap_or(Value::Null);
-    audit::record(
-        &mut tx,
-        event(
-            AuditAction::RegenJobFailed,
-            &job,
-            None,
-            json!({ "code": code }),
-        ),
-    )
-    .await;
-    tx.commit().await?;
-    Ok(true)
+        .fetch_one(pool)
+        .await?;
+    Ok(guarded(r, "REGEN_JOB_FAILED"))
 }
 
 /// Marks RUNNING jobs whose lease expired as FAILED (`worker_lost`). They are never re-run.

@@ -68,6 +68,9 @@ pub struct UnknownAction(pub String);
 /// The hashed part of one audit row, exactly as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditRecord<'a> {
+    /// The row's place in the chain.
+    pub seq: i64,
+    /// The audit row's own id.
     pub id: i64,
     pub tenant_id: Option<&'a str>,
     pub actor_id: Option<&'a str>,
@@ -105,6 +108,7 @@ mod tests {
 
     fn record(meta: &serde_json::Value) -> AuditRecord<'_> {
         AuditRecord {
+            seq: 1,
             id: 1,
             tenant_id: Some("t"),
             actor_id: None,

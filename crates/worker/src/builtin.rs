@@ -16,6 +16,7 @@ pub mod lock_keys {
     pub const PRUNE_JOB_RUNS: i64 = 16_002;
     pub const PRUNE_SESSIONS: i64 = 16_003;
     pub const QUEUE_METRICS: i64 = 16_004;
+    pub const SEAL_AUDIT: i64 = 16_005;
 }
 
 /// Fails RUNNING jobs whose lease expired (`worker_lost`); they are never re-run.

@@ -52,11 +52,24 @@ pub async fn listen(
     println!("Coursewright is serving on http://{addr}");
     let objects = store::Objects::from_url(&config.object_store_url)?;
     let state = web::AppState::new(database.pool.clone(), config.web.clone(), objects);
+    // The web process seals the audit chain too, so a deployment without a worker (the demo)
+    // still has one; the sealer's lock makes concurrent sealers safe.
+    let sealer = tokio::spawn(seal_forever(database.pool.clone()));
     web::serve(listener, state, super::shutdown_signal()).await?;
+    sealer.abort();
     database.pool.close().await;
     // Dropping the database stops a private cluster, if we started one.
     drop(database);
     Ok(())
+}
+
+async fn seal_forever(pool: db::PgPool) {
+    loop {
+        if let Err(e) = db::audit::seal(&pool).await {
+            tracing::warn!(error = %e, "sealing the audit chain failed; retrying");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
 }
 
 /// Applies pending migrations.

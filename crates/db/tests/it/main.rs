@@ -35,14 +35,23 @@ async fn update_delete_and_truncate_of_the_audit_log_fail_in_the_database() {
     let db = TestDatabase::new().await;
     let t = tenant(&db).await;
     write(&db, t, 2).await;
+    db::audit::seal(&db.pool).await.expect("seal");
     for sql in [
         "UPDATE audit_log SET action = 'LOGOUT' WHERE id = 1",
         "UPDATE audit_log SET metadata = '{}'",
         "DELETE FROM audit_log WHERE id = 2",
         "TRUNCATE audit_log",
+        "UPDATE audit_chain SET hash = 'x'",
+        "DELETE FROM audit_chain",
+        "TRUNCATE audit_chain",
     ] {
         let err = sqlx::query(sql).execute(&db.pool).await.expect_err(sql);
-        assert!(err.to_string().contains("insert-only"), "{sql}: {err}");
+        // TRUNCATE of the log is stopped by the chain's foreign key before the trigger.
+        let e = err.to_string();
+        assert!(
+            e.contains("insert-only") || e.contains("foreign key"),
+            "{sql}: {err}"
+        );
     }
     assert_eq!(
         audit::verify(&db.pool).await.expect("verify"),
@@ -83,14 +92,20 @@ async fn verify_names_the_first_row_altered_behind_the_triggers_back() {
 }
 
 #[tokio::test]
-async fn verify_notices_a_deleted_row() {
+async fn verify_notices_a_removed_chain_entry_and_a_removed_row() {
     let db = TestDatabase::new().await;
     let t = tenant(&db).await;
     write(&db, t, 5).await;
+    assert_eq!(
+        audit::verify(&db.pool).await.expect("verify"),
+        Verification::Intact { rows: 5 }
+    );
+    // The row itself cannot go while the chain references it; the attacker removes both.
     sqlx::raw_sql(
-        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete;
-         DELETE FROM audit_log WHERE id = 3;
-         ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete;",
+        "ALTER TABLE audit_chain DISABLE TRIGGER audit_chain_no_update_delete;
+         DELETE FROM audit_chain WHERE seq = 5;
+         DELETE FROM audit_chain WHERE seq = 3;
+         ALTER TABLE audit_chain ENABLE TRIGGER audit_chain_no_update_delete;",
     )
     .execute(&db.pool)
     .await
@@ -144,7 +159,7 @@ async fn concurrent_writers_produce_one_valid_chain() {
         Verification::Intact { rows: committed }
     );
     let forks: i64 =
-        sqlx::query_scalar("SELECT count(*) - count(DISTINCT prev_hash) FROM audit_log")
+        sqlx::query_scalar("SELECT count(*) - count(DISTINCT prev_hash) FROM audit_chain")
             .fetch_one(&db.pool)
             .await
             .expect("forks");
