@@ -2,9 +2,15 @@
 //! tested without a database and reused by the web, the worker and the CLI alike.
 
 pub mod audit;
+pub mod content;
 pub mod identity;
 pub mod jobs;
+pub mod offline;
+pub mod schemas;
+pub mod validate;
 
 pub use audit::{AuditAction, AuditRecord, canonical_json};
+pub use content::{Brief, Lesson, Level, Project, Quiz, Syllabus};
 pub use identity::{Email, ParseError, Password, Role, TenantName, TenantSlug};
 pub use jobs::{JobKind, JobStatus};
+pub use validate::{Valid, Violation, Violations};
