@@ -82,6 +82,13 @@ fn web_never_depends_on_llm_or_generate() {
             "web must not depend on {forbidden}, directly or not"
         );
     }
+    let generate = closure(&meta, "generate");
+    for other in ["db", "web", "worker", "store", "telemetry", "sqlx"] {
+        assert!(
+            !generate.contains(other),
+            "generate depends on domain and llm only, not {other}"
+        );
+    }
     let domain = closure(&meta, "domain");
     for io in ["sqlx", "tokio", "axum", "reqwest"] {
         assert!(
