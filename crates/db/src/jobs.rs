@@ -441,21 +441,25 @@ pub struct NewOutput {
     pub size_bytes: i64,
 }
 
-/// Completes a job with its output, all or nothing, if the claim still holds. Returns
+/// Completes a job with its output and the drafts it produced, all or nothing, if the claim
+/// still holds. Returns
 /// false (and changes nothing) when it does not.
 pub async fn complete(
     pool: &PgPool,
     id: Uuid,
     token: Uuid,
     output: &NewOutput,
+    drafts: &[crate::artifacts::NewDraft],
 ) -> Result<bool, sqlx::Error> {
-    let r: Option<bool> = sqlx::query_scalar("SELECT cw_complete_job($1, $2, $3, $4, $5, $6)")
+    let drafts = serde_json::to_value(drafts).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let r: Option<bool> = sqlx::query_scalar("SELECT cw_complete_job($1, $2, $3, $4, $5, $6, $7)")
         .bind(id)
         .bind(token)
         .bind(&output.path)
         .bind(&output.content_hash)
         .bind(&output.content_type)
         .bind(output.size_bytes)
+        .bind(drafts)
         .fetch_one(pool)
         .await?;
     Ok(guarded(r, "REGEN_JOB_COMPLETED"))

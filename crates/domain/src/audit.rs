@@ -53,6 +53,15 @@ actions! {
     SuggestionCreated => "SUGGESTION_CREATED",
     SuggestionAccepted => "SUGGESTION_ACCEPTED",
     SuggestionDismissed => "SUGGESTION_DISMISSED",
+    BriefCreated => "BRIEF_CREATED",
+    SyllabusCreated => "SYLLABUS_CREATED",
+    SyllabusEdited => "SYLLABUS_EDITED",
+    SyllabusApproved => "SYLLABUS_APPROVED",
+    SyllabusRejected => "SYLLABUS_REJECTED",
+    ContentCreated => "CONTENT_CREATED",
+    ContentEdited => "CONTENT_EDITED",
+    ContentApproved => "CONTENT_APPROVED",
+    ContentRejected => "CONTENT_REJECTED",
 }
 
 impl fmt::Display for AuditAction {

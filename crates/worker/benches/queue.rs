@@ -24,7 +24,12 @@ impl Executor for Noop {
         if let Ok(mut seen) = self.0.lock() {
             *seen.entry(input.job_id).or_default() += 1;
         }
-        Box::pin(async { Ok(JobOutput { value: json!({}) }) })
+        Box::pin(async {
+            Ok(JobOutput {
+                drafts: vec![],
+                value: json!({}),
+            })
+        })
     }
 }
 

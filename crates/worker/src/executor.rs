@@ -25,6 +25,17 @@ pub struct JobInput {
 #[derive(Debug, Clone)]
 pub struct JobOutput {
     pub value: Value,
+    /// Artifacts to insert as DRAFTs in the same transaction that completes the job.
+    pub drafts: Vec<db::artifacts::NewDraft>,
+}
+
+impl JobOutput {
+    pub fn new(value: Value) -> Self {
+        Self {
+            value,
+            drafts: Vec::new(),
+        }
+    }
 }
 
 /// Why a job failed, as stored in its `error` JSON.

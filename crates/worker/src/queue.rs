@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use db::jobs::{self, Job, NewOutput};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use store::Objects;
@@ -271,12 +271,17 @@ impl Worker {
                     .await
             }
             Ok(Ok(Err(failure))) => self.fail(&job, token, failure).await,
-            Ok(Ok(Ok(output))) => self.complete(&job, token, &output.value).await,
+            Ok(Ok(Ok(output))) => self.complete(&job, token, &output).await,
         }
     }
 
-    async fn complete(&self, job: &Job, token: uuid::Uuid, value: &Value) -> Finished {
-        let bytes = match serde_json::to_vec(value) {
+    async fn complete(
+        &self,
+        job: &Job,
+        token: uuid::Uuid,
+        output: &crate::executor::JobOutput,
+    ) -> Finished {
+        let bytes = match serde_json::to_vec(&output.value) {
             Ok(b) => b,
             Err(e) => {
                 return self
@@ -296,13 +301,13 @@ impl Worker {
                     .await;
             }
         };
-        let output = NewOutput {
+        let record = NewOutput {
             path: stored.path.clone(),
             content_hash: stored.content_hash,
             content_type: "application/json".into(),
             size_bytes: stored.size_bytes,
         };
-        match jobs::complete(&self.pool, job.id, token, &output).await {
+        match jobs::complete(&self.pool, job.id, token, &record, &output.drafts).await {
             Ok(true) => Finished::Completed,
             Ok(false) => {
                 // Our claim is gone: the object is referenced by nothing; remove it.

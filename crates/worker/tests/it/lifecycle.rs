@@ -28,6 +28,7 @@ impl Executor for Tally {
             .or_default() += 1;
         Box::pin(async {
             Ok(JobOutput {
+                drafts: vec![],
                 value: json!({ "ok": true }),
             })
         })

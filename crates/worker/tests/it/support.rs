@@ -80,6 +80,7 @@ impl Executor for Echo {
         self.0.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
             Ok(JobOutput {
+                drafts: vec![],
                 value: json!({ "echo": input.instruction, "job": input.job_id }),
             })
         })
@@ -108,9 +109,13 @@ impl Executor for Misbehave {
                 "panic" => panic!("executor blew up"),
                 "slow" => {
                     tokio::time::sleep(Duration::from_secs(30)).await;
-                    Ok(JobOutput { value: json!({}) })
+                    Ok(JobOutput {
+                        drafts: vec![],
+                        value: json!({}),
+                    })
                 }
                 _ => Ok(JobOutput {
+                    drafts: vec![],
                     value: json!({ "fine": true }),
                 }),
             }
@@ -130,6 +135,7 @@ impl Executor for Sleep {
         Box::pin(async move {
             tokio::time::sleep(d).await;
             Ok(JobOutput {
+                drafts: vec![],
                 value: json!({ "slept_ms": d.as_millis() as u64 }),
             })
         })
