@@ -63,6 +63,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub concurrency: usize,
+    /// LLM calls in flight at once per worker.
+    pub llm_concurrency: usize,
     pub lease: Duration,
     pub bind: SocketAddr,
 }
@@ -98,7 +100,7 @@ fn seconds(name: &'static str, default: u64) -> Result<u64, ConfigError> {
         None => Ok(default),
         Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or(ConfigError {
             var: name,
-            message: format!("{v:?} is not a positive whole number of seconds"),
+            message: format!("{v:?} is not a positive whole number"),
         }),
     }
 }
@@ -213,6 +215,7 @@ impl Config {
             seconds("COURSEWRIGHT_WORKER_LEASE_SECS", 60),
             60,
         );
+        let llm_concurrency = take(&mut errors, seconds("COURSEWRIGHT_LLM_CONCURRENCY", 4), 4);
         let worker_bind_raw =
             var("COURSEWRIGHT_WORKER_BIND").unwrap_or_else(|| "127.0.0.1:8081".into());
         let worker_bind = take(
@@ -269,10 +272,23 @@ impl Config {
             job_dry_run,
             worker: WorkerSettings {
                 concurrency: concurrency as usize,
+                llm_concurrency: llm_concurrency as usize,
                 lease: Duration::from_secs(lease),
                 bind: worker_bind,
             },
         })
+    }
+
+    /// The provider settings for the `llm` crate.
+    pub fn provider_config(&self) -> llm::ProviderConfig {
+        llm::ProviderConfig {
+            provider: self.llm.provider.clone(),
+            model: self.llm.model.clone(),
+            base_url: self.llm.base_url.clone(),
+            openai_api_key: self.llm.openai_api_key.expose().to_owned(),
+            anthropic_api_key: self.llm.anthropic_api_key.expose().to_owned(),
+            timeout: llm::DEFAULT_TIMEOUT,
+        }
     }
 
     /// The local folder behind a `file://` object store.

@@ -114,3 +114,11 @@ BEGIN
     RETURN ok;
 END
 $$;
+
+-- LLM responses by cache key (provider, model, parameters, prompt): a repeated request
+-- replays from here and costs no tokens.
+CREATE TABLE llm_cache (
+    key         text PRIMARY KEY,
+    response    jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);

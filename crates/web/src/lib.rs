@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod content;
 pub mod csrf;
 pub mod error;
 pub mod extract;
@@ -124,6 +125,7 @@ pub fn app(state: AppState) -> Router {
         .merge(learn::router())
         .merge(platform::router())
         .merge(jobs::router())
+        .merge(content::router())
         .merge(ops::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/json-viewer.js", get(json_viewer))

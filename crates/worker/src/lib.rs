@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod builtin;
 pub mod executor;
+pub mod generation;
 pub mod queue;
 pub mod schedule;
 

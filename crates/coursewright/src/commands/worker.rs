@@ -10,9 +10,15 @@ use worker::{Registry, Scheduler, Worker, WorkerConfig};
 use crate::cli::WorkerArgs;
 use crate::config::Config;
 
-/// The executors this build knows. Generation issues register theirs here.
-pub fn registry() -> Registry {
-    Registry::new()
+/// The executors this build knows, over the configured LLM provider.
+pub fn registry(config: &Config, pool: db::PgPool) -> anyhow::Result<Registry> {
+    let provider = llm::from_config(&config.provider_config())?;
+    let llm = worker::generation::llm(
+        pool.clone(),
+        std::sync::Arc::from(provider),
+        config.worker.llm_concurrency,
+    );
+    Ok(worker::generation::register(Registry::new(), pool, llm))
 }
 
 fn runner_name() -> String {
@@ -72,7 +78,12 @@ pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> 
         let rx = stop_rx.clone();
         tokio::spawn(async move { s.run(stopped(rx)).await })
     });
-    let w = Worker::new(database.pool.clone(), registry(), objects, wc);
+    let w = Worker::new(
+        database.pool.clone(),
+        registry(config, database.pool.clone())?,
+        objects,
+        wc,
+    );
     let work = tokio::spawn({
         let rx = stop_rx.clone();
         async move { w.run(stopped(rx)).await }

@@ -2,3 +2,4 @@
 
 mod commands;
 mod crate_graph;
+mod engine;

@@ -1,0 +1,382 @@
+//! The syllabus and content engine end to end: the real router over HTTP, the real worker
+//! with the offline provider, one fresh database.
+
+use std::sync::Arc;
+
+use db::testing::TestDatabase;
+use domain::Role;
+use reqwest::Client;
+use serde_json::{Value, json};
+use worker::{Finished, Registry, Worker, WorkerConfig};
+
+struct Engine {
+    db: TestDatabase,
+    base: String,
+    worker: Worker,
+}
+
+impl Engine {
+    async fn start() -> Self {
+        let db = TestDatabase::new().await;
+        let objects = store::Objects::in_memory();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = web::AppState::new(db.pool.clone(), web::WebConfig::default(), objects.clone());
+        tokio::spawn(web::serve(listener, state, std::future::pending()));
+        let llm = worker::generation::llm(db.pool.clone(), Arc::new(llm::Offline), 4);
+        let registry = worker::generation::register(Registry::new(), db.pool.clone(), llm);
+        let worker = Worker::new(db.pool.clone(), registry, objects, WorkerConfig::default());
+        Self { db, base, worker }
+    }
+
+    async fn user(&self, tenant: &str, email: &str, role: Role) -> Client {
+        let t = match db::tenants::find_by_slug(&self.db.pool, tenant)
+            .await
+            .expect("find")
+        {
+            Some(t) => t,
+            None => db::tenants::create(
+                &self.db.pool,
+                &domain::TenantSlug::parse(tenant).expect("slug"),
+                &domain::TenantName::parse(tenant).expect("name"),
+            )
+            .await
+            .expect("tenant"),
+        };
+        let hash = web::auth::hash_password_blocking("a long enough password").expect("hash");
+        db::users::create(
+            &self.db.pool,
+            db::users::NewUser {
+                tenant_id: t.id,
+                email: &domain::Email::parse(email).expect("email"),
+                display_name: "",
+                role,
+                password_hash: &hash,
+                is_platform_owner: false,
+            },
+        )
+        .await
+        .expect("user");
+        let c = Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let r = self
+            .post(
+                &c,
+                "/api/auth/login",
+                json!({"email": email, "password": "a long enough password"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        c
+    }
+
+    async fn post(&self, c: &Client, path: &str, body: Value) -> reqwest::Response {
+        c.post(format!("{}{path}", self.base))
+            .header("Origin", &self.base)
+            .json(&body)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    async fn get(&self, c: &Client, path: &str) -> (u16, Value) {
+        let r = c
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("get");
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Runs every pending job; returns how each ended.
+    async fn run_jobs(&self) -> Vec<Finished> {
+        let mut out = Vec::new();
+        while let Some((_, f)) = self.worker.run_one().await.expect("run") {
+            out.push(f);
+        }
+        out
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db.pool)
+            .await
+            .expect("count")
+    }
+}
+
+fn brief() -> Value {
+    json!({ "title": "Practical SQL for analysts", "audience": "Business analysts new to databases", "level": "beginner",
+            "timeBudgetHours": 6, "teachingStyle": "hands-on", "constraints": ["practical"] })
+}
+
+#[tokio::test]
+async fn a_brief_becomes_a_reviewed_syllabus_and_reviewed_content() {
+    let e = Engine::start().await;
+    let admin = e.user("acme", "ada@acme.test", Role::Admin).await;
+    let reviewer = e.user("acme", "rey@acme.test", Role::Reviewer).await;
+    let learner = e.user("acme", "lee@acme.test", Role::Learner).await;
+    let stranger = e.user("other", "bob@other.test", Role::Admin).await;
+
+    // A bad brief is refused whole: nothing written, every problem named.
+    let mut bad = brief();
+    bad["title"] = json!("SQL");
+    bad["timeBudgetHours"] = json!(0);
+    let r = e.post(&admin, "/api/admin/briefs", bad).await;
+    assert_eq!(r.status(), 422);
+    let msg = r.json::<Value>().await.expect("json")["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        msg.contains("/title") && msg.contains("/timeBudgetHours"),
+        "{msg}"
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM briefs").await + e.count("SELECT count(*) FROM jobs").await,
+        0
+    );
+    assert_eq!(
+        e.post(&learner, "/api/admin/briefs", brief())
+            .await
+            .status(),
+        403
+    );
+
+    let r = e.post(&admin, "/api/admin/briefs", brief()).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(e.run_jobs().await, vec![Finished::Completed]);
+    let (_, list) = e.get(&reviewer, "/api/admin/syllabi").await;
+    let s = &list["items"][0];
+    assert_eq!(
+        (
+            s["status"].as_str(),
+            s["version"].as_i64(),
+            s["offline"].as_bool()
+        ),
+        (Some("DRAFT"), Some(1), Some(true))
+    );
+    let sid = s["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        e.get(&learner, &format!("/api/admin/syllabi/{sid}"))
+            .await
+            .0,
+        403,
+        "drafts are staff-only"
+    );
+    assert_eq!(
+        e.get(&stranger, &format!("/api/admin/syllabi/{sid}"))
+            .await
+            .0,
+        404,
+        "another tenant's id is not found"
+    );
+
+    // No content from an unapproved syllabus.
+    let r = e
+        .post(
+            &admin,
+            &format!("/api/admin/syllabi/{sid}/content"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        e.count("SELECT count(*) FROM jobs WHERE kind = 'GENERATE_CONTENT'")
+            .await,
+        0
+    );
+
+    let r = e
+        .post(
+            &reviewer,
+            &format!("/api/admin/syllabi/{sid}/approve"),
+            json!({"note": "Looks right"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        e.post(
+            &reviewer,
+            &format!("/api/admin/syllabi/{sid}/approve"),
+            json!({})
+        )
+        .await
+        .status(),
+        409
+    );
+    let err = sqlx::query("UPDATE artifacts SET body = '{}' WHERE id = $1::uuid")
+        .bind(&sid)
+        .execute(&e.db.pool)
+        .await
+        .expect_err("immutable");
+    assert!(err.to_string().contains("immutable"), "{err}");
+
+    let r = e
+        .post(
+            &admin,
+            &format!("/api/admin/syllabi/{sid}/content"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let jobs = r.json::<Value>().await.expect("json")["jobs"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert!(jobs >= 1);
+    let again = e
+        .post(
+            &admin,
+            &format!("/api/admin/syllabi/{sid}/content"),
+            json!({}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert!(
+        again["jobs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .all(|j| j["alreadyRunning"] == true),
+        "a double click makes no new jobs"
+    );
+    assert!(e.run_jobs().await.iter().all(|f| *f == Finished::Completed));
+
+    let (_, content) = e
+        .get(&reviewer, &format!("/api/admin/content?syllabusId={sid}"))
+        .await;
+    let items = content["items"].as_array().expect("items").clone();
+    let of = |k: &str| items.iter().filter(|i| i["kind"] == k).count() as i64;
+    let lessons = e.count("SELECT sum(jsonb_array_length(m->'lessons'))::bigint FROM artifacts, jsonb_array_elements(body->'modules') m WHERE kind = 'SYLLABUS'").await;
+    assert_eq!(
+        (of("LESSON"), of("QUIZ"), of("PROJECT")),
+        (lessons, lessons, jobs as i64)
+    );
+
+    let lesson = items
+        .iter()
+        .find(|i| i["kind"] == "LESSON")
+        .expect("a lesson")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        e.post(
+            &reviewer,
+            &format!("/api/admin/content/{lesson}/approve"),
+            json!({})
+        )
+        .await
+        .status(),
+        200
+    );
+    let quiz_id = items.iter().find(|i| i["kind"] == "QUIZ").expect("a quiz")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (_, quiz) = e
+        .get(&reviewer, &format!("/api/admin/content/{quiz_id}"))
+        .await;
+    let mut body = quiz["artifact"]["body"].clone();
+    body["questions"][0]["options"] = json!(["a", "a", "b", "c"]);
+    assert_eq!(
+        e.post(
+            &reviewer,
+            &format!("/api/admin/content/{quiz_id}/edit"),
+            json!({"body": body})
+        )
+        .await
+        .status(),
+        422
+    );
+    body["questions"][0]["options"] = json!([
+        "Alpha answer",
+        "Beta answer",
+        "Gamma answer",
+        "Delta answer"
+    ]);
+    let r = e
+        .post(
+            &reviewer,
+            &format!("/api/admin/content/{quiz_id}/edit"),
+            json!({"body": body}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let edited = r.json::<Value>().await.expect("json");
+    assert_eq!(
+        (
+            edited["artifact"]["version"].as_i64(),
+            edited["artifact"]["parentId"].as_str()
+        ),
+        (Some(2), Some(quiz_id.as_str()))
+    );
+
+    let actions: Vec<String> = sqlx::query_scalar("SELECT DISTINCT action FROM audit_log")
+        .fetch_all(&e.db.pool)
+        .await
+        .expect("audit");
+    for a in [
+        "BRIEF_CREATED",
+        "SYLLABUS_CREATED",
+        "SYLLABUS_APPROVED",
+        "CONTENT_CREATED",
+        "CONTENT_APPROVED",
+        "CONTENT_EDITED",
+    ] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_content_executor_refuses_a_syllabus_that_is_not_approved() {
+    let e = Engine::start().await;
+    let admin = e.user("acme", "ada@acme.test", Role::Admin).await;
+    assert_eq!(
+        e.post(&admin, "/api/admin/briefs", brief()).await.status(),
+        201
+    );
+    e.run_jobs().await;
+    let (sid, tenant): (uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("SELECT id, tenant_id FROM artifacts")
+            .fetch_one(&e.db.pool)
+            .await
+            .expect("syllabus");
+    // Straight into the queue, past the API's check.
+    let mut tx = e.db.pool.begin().await.expect("begin");
+    db::jobs::create(
+        &mut tx,
+        db::jobs::NewJob {
+            tenant_id: tenant,
+            kind: &domain::JobKind::parse("GENERATE_CONTENT").expect("kind"),
+            target_type: "syllabus_module",
+            target_id: "x",
+            instruction: json!({ "syllabusId": sid, "moduleId": "m1" }),
+            created_by: None,
+            start: db::jobs::Start::Pending,
+        },
+    )
+    .await
+    .expect("job");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        e.run_jobs().await,
+        vec![Finished::Failed("syllabus_not_approved".into())]
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM artifacts WHERE kind <> 'SYLLABUS'")
+            .await,
+        0
+    );
+}

@@ -1,0 +1,329 @@
+//! The generation executors: `GENERATE_SYLLABUS` (brief → syllabus draft) and
+//! `GENERATE_CONTENT` (approved syllabus + module → lesson, quiz and project drafts). Their
+//! drafts are inserted by the job's completion, so they appear only when the job completes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use db::artifacts::{self, NewDraft};
+use domain::{Brief, Syllabus};
+use futures_util::future::try_join_all;
+use generate::{GenerateError, Generated, Llm, ResponseCache};
+use llm::ChatResponse;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::executor::{BoxFuture, Executor, JobFailure, JobInput, JobOutput};
+
+pub const GENERATE_SYLLABUS: &str = "GENERATE_SYLLABUS";
+pub const GENERATE_CONTENT: &str = "GENERATE_CONTENT";
+
+/// The LLM response cache in PostgreSQL.
+pub struct PgCache(pub PgPool);
+
+impl ResponseCache for PgCache {
+    fn get<'a>(&'a self, key: &'a str) -> llm::BoxFuture<'a, Option<ChatResponse>> {
+        Box::pin(async move {
+            let v: Option<Value> =
+                sqlx::query_scalar("SELECT response FROM llm_cache WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.0)
+                    .await
+                    .ok()
+                    .flatten();
+            v.and_then(|v| serde_json::from_value(v).ok())
+        })
+    }
+    fn put<'a>(&'a self, key: &'a str, r: &'a ChatResponse) -> llm::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Ok(v) = serde_json::to_value(r) else {
+                return;
+            };
+            if let Err(e) = sqlx::query("INSERT INTO llm_cache (key, response) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(key)
+                .bind(v)
+                .execute(&self.0)
+                .await
+            {
+                tracing::warn!(error = %e, "storing an LLM response in the cache failed");
+            }
+        })
+    }
+}
+
+fn failure(e: GenerateError) -> JobFailure {
+    let v = e.to_json();
+    JobFailure::new(
+        v["code"].as_str().unwrap_or("generation_failed"),
+        v["message"].as_str().unwrap_or_default(),
+    )
+    .with_details(v.get("details").cloned().unwrap_or(Value::Null))
+}
+
+fn db_failure(e: sqlx::Error) -> JobFailure {
+    JobFailure::new("database_error", e.to_string())
+}
+
+fn provenance<T>(g: &Generated<T>) -> Value {
+    json!({
+        "promptVersion": g.prompt_version,
+        "offline": g.offline,
+        "calls": g.calls,
+        "provider": g.calls.last().map(|c| c.provider.clone()),
+        "model": g.calls.last().map(|c| c.model.clone()),
+    })
+}
+
+/// Builds the draft row for a generated artifact.
+#[allow(clippy::too_many_arguments)]
+async fn draft<T: Serialize>(
+    pool: &PgPool,
+    tenant: Uuid,
+    kind: &'static str,
+    syllabus_id: Option<Uuid>,
+    brief_id: Option<Uuid>,
+    ref_id: &str,
+    module_id: Option<&str>,
+    title: &str,
+    g: &Generated<T>,
+) -> Result<NewDraft, JobFailure> {
+    let id = Uuid::new_v4();
+    let (lineage_id, version, parent_id) =
+        artifacts::next_version(pool, tenant, kind, syllabus_id, brief_id, ref_id, id)
+            .await
+            .map_err(db_failure)?;
+    let body = serde_json::to_value(&g.value)
+        .map_err(|e| JobFailure::new("invalid_output", e.to_string()))?;
+    Ok(NewDraft {
+        id,
+        kind,
+        syllabus_id,
+        brief_id,
+        ref_id: ref_id.to_owned(),
+        module_id: module_id.map(str::to_owned),
+        lineage_id,
+        version,
+        parent_id,
+        title: title.to_owned(),
+        content_hash: artifacts::body_hash(&body),
+        body,
+        provenance: provenance(g),
+    })
+}
+
+fn bypass(input: &JobInput) -> bool {
+    input.instruction["bypassCache"].as_bool().unwrap_or(false)
+}
+
+/// Brief → syllabus draft.
+pub struct GenerateSyllabus {
+    pub pool: PgPool,
+    pub llm: Llm,
+}
+
+impl GenerateSyllabus {
+    async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
+        let brief_id: Uuid = input
+            .target_id
+            .parse()
+            .map_err(|_| JobFailure::new("bad_input", "the target is not a brief id"))?;
+        let body = artifacts::brief(&self.pool, input.tenant_id, brief_id)
+            .await
+            .map_err(db_failure)?
+            .ok_or_else(|| JobFailure::new("bad_input", "the brief does not exist"))?;
+        let brief: Brief = serde_json::from_value(body)
+            .map_err(|e| JobFailure::new("bad_input", e.to_string()))?;
+        let brief = brief
+            .validate()
+            .map_err(|v| JobFailure::new("bad_input", v.to_string()))?;
+        let g = generate::syllabus(&self.llm, &brief, bypass(&input))
+            .await
+            .map_err(failure)?;
+        let title = g.value.title.clone();
+        let d = draft(
+            &self.pool,
+            input.tenant_id,
+            "SYLLABUS",
+            None,
+            Some(brief_id),
+            &input.target_id,
+            None,
+            &title,
+            &g,
+        )
+        .await?;
+        Ok(JobOutput {
+            value: json!({ "artifacts": [{ "id": d.id, "kind": d.kind, "version": d.version }], "syllabus": d.body, "provenance": d.provenance }),
+            drafts: vec![d],
+        })
+    }
+}
+
+impl Executor for GenerateSyllabus {
+    fn kind(&self) -> &'static str {
+        GENERATE_SYLLABUS
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(20 * 60)
+    }
+    fn run(&self, input: JobInput) -> BoxFuture<'_, Result<JobOutput, JobFailure>> {
+        Box::pin(self.go(input))
+    }
+}
+
+/// Loads an approved syllabus; anything else is refused.
+pub async fn approved_syllabus(
+    pool: &PgPool,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<domain::Valid<Syllabus>, JobFailure> {
+    let a = artifacts::get(pool, tenant, id)
+        .await
+        .map_err(db_failure)?
+        .filter(|a| a.kind == "SYLLABUS")
+        .ok_or_else(|| JobFailure::new("bad_input", "the syllabus does not exist"))?;
+    if a.status != "APPROVED" {
+        return Err(JobFailure::new(
+            "syllabus_not_approved",
+            format!(
+                "content is generated from an APPROVED syllabus only; this one is {}",
+                a.status
+            ),
+        ));
+    }
+    let s: Syllabus =
+        serde_json::from_value(a.body).map_err(|e| JobFailure::new("bad_input", e.to_string()))?;
+    s.validate()
+        .map_err(|v| JobFailure::new("bad_input", v.to_string()))
+}
+
+/// Approved syllabus + one module → lesson, quiz and project drafts.
+pub struct GenerateContent {
+    pub pool: PgPool,
+    pub llm: Llm,
+}
+
+impl GenerateContent {
+    async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
+        let syllabus_id: Uuid = input.instruction["syllabusId"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| JobFailure::new("bad_input", "instruction.syllabusId is missing"))?;
+        let module_id = input.instruction["moduleId"]
+            .as_str()
+            .ok_or_else(|| JobFailure::new("bad_input", "instruction.moduleId is missing"))?
+            .to_owned();
+        let syllabus = approved_syllabus(&self.pool, input.tenant_id, syllabus_id).await?;
+        let module = syllabus
+            .modules
+            .iter()
+            .find(|m| m.id == module_id)
+            .ok_or_else(|| {
+                JobFailure::new(
+                    "bad_input",
+                    format!("the syllabus has no module {module_id:?}"),
+                )
+            })?;
+        let by = bypass(&input);
+        let (llm, s) = (&self.llm, &syllabus);
+        // Every call of the module at once; the Llm's semaphore bounds what is in flight.
+        let lessons = try_join_all(module.lessons.iter().map(|l| async move {
+            let (lesson, quiz) = tokio::try_join!(
+                generate::lesson(llm, s, &l.id, by),
+                generate::quiz(llm, s, &l.id, by)
+            )?;
+            Ok::<_, GenerateError>((l, lesson, quiz))
+        }));
+        let (lessons, project) =
+            tokio::try_join!(lessons, generate::project(llm, s, &module_id, by))
+                .map_err(failure)?;
+        let mut drafts = Vec::new();
+        let t = input.tenant_id;
+        for (planned, lesson, quiz) in &lessons {
+            drafts.push(
+                draft(
+                    &self.pool,
+                    t,
+                    "LESSON",
+                    Some(syllabus_id),
+                    None,
+                    &planned.id,
+                    Some(&module_id),
+                    &planned.title,
+                    lesson,
+                )
+                .await?,
+            );
+            drafts.push(
+                draft(
+                    &self.pool,
+                    t,
+                    "QUIZ",
+                    Some(syllabus_id),
+                    None,
+                    &planned.id,
+                    Some(&module_id),
+                    &format!("Quiz: {}", planned.title),
+                    quiz,
+                )
+                .await?,
+            );
+        }
+        drafts.push(
+            draft(
+                &self.pool,
+                t,
+                "PROJECT",
+                Some(syllabus_id),
+                None,
+                &module_id,
+                Some(&module_id),
+                &project.value.title,
+                &project,
+            )
+            .await?,
+        );
+        let summary: Vec<Value> = drafts
+            .iter()
+            .map(|d| json!({ "id": d.id, "kind": d.kind, "refId": d.ref_id, "version": d.version }))
+            .collect();
+        let calls: usize = lessons
+            .iter()
+            .map(|(_, l, q)| l.calls.len() + q.calls.len())
+            .sum::<usize>()
+            + project.calls.len();
+        Ok(JobOutput {
+            value: json!({ "artifacts": summary, "llmCalls": calls }),
+            drafts,
+        })
+    }
+}
+
+impl Executor for GenerateContent {
+    fn kind(&self) -> &'static str {
+        GENERATE_CONTENT
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(30 * 60)
+    }
+    fn run(&self, input: JobInput) -> BoxFuture<'_, Result<JobOutput, JobFailure>> {
+        Box::pin(self.go(input))
+    }
+}
+
+/// A registry with both generation executors over one LLM.
+pub fn register(registry: crate::Registry, pool: PgPool, llm: Llm) -> crate::Registry {
+    registry
+        .register(GenerateSyllabus {
+            pool: pool.clone(),
+            llm: llm.clone(),
+        })
+        .register(GenerateContent { pool, llm })
+}
+
+/// The LLM for generation: the configured provider through the PostgreSQL cache.
+pub fn llm(pool: PgPool, provider: Arc<dyn llm::LlmProvider>, max_in_flight: usize) -> Llm {
+    Llm::new(provider, Some(Arc::new(PgCache(pool))), max_in_flight)
+}
