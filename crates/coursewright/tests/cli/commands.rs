@@ -344,6 +344,18 @@ async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
         assert_eq!(a.0, b.0);
         assert_ne!(a.1, b.1, "each run prints a new password");
     }
+
+    let objects = store::Objects::in_memory();
+    assert!(coursewright::commands::demo::generate_sample(&db.pool, objects.clone()).await.expect("sample"));
+    assert!(!coursewright::commands::demo::generate_sample(&db.pool, objects).await.expect("again"), "once per tenant");
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT kind, status, count(*) FROM artifacts GROUP BY kind, status ORDER BY kind").fetch_all(&db.pool).await.expect("artifacts");
+    let get = |k: &str| rows.iter().find(|r| r.0 == k).map(|r| (r.1.as_str(), r.2));
+    assert_eq!(get("SYLLABUS"), Some(("APPROVED", 1)));
+    assert_eq!(get("LESSON").map(|r| r.0), Some("DRAFT"), "content awaits review: {rows:?}");
+    assert!(get("QUIZ").is_some() && get("PROJECT").is_some(), "{rows:?}");
+    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status <> 'COMPLETED'").fetch_one(&db.pool).await.expect("jobs");
+    assert_eq!(failed, 0);
 }
 
 #[test]
