@@ -33,6 +33,12 @@ pub enum Command {
     /// Scheduled jobs: list them with their last runs, or run one now.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Syllabi: generate one from a brief, show one, approve one.
+    #[command(subcommand)]
+    Syllabus(SyllabusCommand),
+    /// Content: generate the lessons, quizzes and projects of an approved syllabus.
+    #[command(subcommand)]
+    Content(ContentCommand),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -75,6 +81,73 @@ pub enum JobsCommand {
         /// Record and log the run without doing the work.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BriefArgs {
+    /// The tenant (slug) the course belongs to.
+    #[arg(long, default_value = "demo")]
+    pub tenant: String,
+    /// Email of the ADMIN or REVIEWER the request is made as (audited).
+    #[arg(long = "as")]
+    pub actor: String,
+    #[arg(long)]
+    pub title: String,
+    #[arg(long)]
+    pub audience: String,
+    /// beginner, intermediate or advanced.
+    #[arg(long)]
+    pub level: String,
+    /// Total learner time in hours.
+    #[arg(long)]
+    pub hours: u32,
+    /// How the course teaches, e.g. "hands-on, one worked example per idea".
+    #[arg(long)]
+    pub style: String,
+    /// exam-focused, project-based, practical, theoretical or self-paced; repeatable.
+    #[arg(long = "constraint")]
+    pub constraints: Vec<String>,
+    /// Run the job here and now (with progress) instead of leaving it to a worker.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyllabusCommand {
+    /// Create a brief and its GENERATE_SYLLABUS job.
+    Generate(BriefArgs),
+    /// Print a syllabus as modules and lessons, with its status and version.
+    Show {
+        id: String,
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+    },
+    /// Approve a DRAFT syllabus.
+    Approve {
+        id: String,
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+        /// Email of the ADMIN or REVIEWER approving (audited).
+        #[arg(long = "as")]
+        actor: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContentCommand {
+    /// Create one GENERATE_CONTENT job per module of an APPROVED syllabus.
+    Generate {
+        syllabus_id: String,
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+        #[arg(long = "as")]
+        actor: String,
+        /// Run the jobs here and now instead of leaving them to a worker.
+        #[arg(long)]
+        wait: bool,
     },
 }
 

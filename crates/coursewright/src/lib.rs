@@ -6,7 +6,10 @@ pub mod config;
 
 use std::process::ExitCode;
 
-use cli::{AuditCommand, Cli, Command, JobsCommand, TenantCommand, UserCommand};
+use cli::{
+    AuditCommand, Cli, Command, ContentCommand, JobsCommand, SyllabusCommand, TenantCommand,
+    UserCommand,
+};
 use config::{Config, LogFormat};
 
 /// Runs one command to completion and says how it ended.
@@ -47,6 +50,27 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Migrate => commands::serve::migrate(&config).await,
             Command::Demo(args) => commands::demo::run(&config, args).await,
             Command::Check => unreachable!("handled above"),
+            Command::Syllabus(SyllabusCommand::Generate(args)) => {
+                commands::engine::generate_syllabus(&config, args).await
+            }
+            Command::Syllabus(SyllabusCommand::Show { id, tenant }) => {
+                commands::engine::show(&config, &tenant, &id).await
+            }
+            Command::Syllabus(SyllabusCommand::Approve {
+                id,
+                tenant,
+                actor,
+                note,
+            }) => commands::engine::approve(&config, &tenant, &id, &actor, note.as_deref()).await,
+            Command::Content(ContentCommand::Generate {
+                syllabus_id,
+                tenant,
+                actor,
+                wait,
+            }) => {
+                commands::engine::generate_content(&config, &tenant, &syllabus_id, &actor, wait)
+                    .await
+            }
             Command::Worker(args) => commands::worker::run(&config, args).await,
             Command::Jobs(JobsCommand::List) => commands::worker::list(&config).await,
             Command::Jobs(JobsCommand::Run { name, dry_run }) => {

@@ -97,7 +97,9 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let people = seed(&database.pool).await?;
     let objects = store::Objects::from_url(&config.object_store_url)?;
     if generate_sample(&database.pool, objects).await? {
-        println!("Generated a sample course (offline drafts): its syllabus is approved, its content awaits review.");
+        println!(
+            "Generated a sample course (offline drafts): its syllabus is approved, its content awaits review."
+        );
     }
     let bind = args.bind.clone().unwrap_or_else(|| config.bind.to_string());
     println!();
@@ -134,7 +136,9 @@ fn sample_brief() -> serde_json::Value {
 /// reviewer (so content could be made from it), and its lessons, quizzes and projects left
 /// as drafts awaiting review. Runs the jobs in-process, through the real worker code.
 pub async fn generate_sample(pool: &db::PgPool, objects: store::Objects) -> anyhow::Result<bool> {
-    let Some(tenant) = db::tenants::find_by_slug(pool, TENANT_SLUG).await? else { return Ok(false) };
+    let Some(tenant) = db::tenants::find_by_slug(pool, TENANT_SLUG).await? else {
+        return Ok(false);
+    };
     let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM artifacts WHERE tenant_id = $1")
         .bind(tenant.id)
         .fetch_one(pool)
@@ -169,7 +173,15 @@ pub async fn generate_sample(pool: &db::PgPool, objects: store::Objects) -> anyh
 
     let llm = worker::generation::llm(pool.clone(), std::sync::Arc::new(llm::Offline), 4);
     let registry = worker::generation::register(worker::Registry::new(), pool.clone(), llm);
-    let w = worker::Worker::new(pool.clone(), registry, objects, worker::WorkerConfig { id: "demo".into(), ..Default::default() });
+    let w = worker::Worker::new(
+        pool.clone(),
+        registry,
+        objects,
+        worker::WorkerConfig {
+            id: "demo".into(),
+            ..Default::default()
+        },
+    );
     while w.run_one().await?.is_some() {}
 
     let (syllabus_id, body): (uuid::Uuid, serde_json::Value) =
@@ -178,9 +190,16 @@ pub async fn generate_sample(pool: &db::PgPool, objects: store::Objects) -> anyh
             .fetch_one(pool)
             .await?;
     let mut tx = pool.begin().await?;
-    db::artifacts::review(&mut tx, tenant.id, syllabus_id, reviewer, true, Some("Approved by `coursewright demo` so that its content could be generated"))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    db::artifacts::review(
+        &mut tx,
+        tenant.id,
+        syllabus_id,
+        reviewer,
+        true,
+        Some("Approved by `coursewright demo` so that its content could be generated"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let syllabus: domain::Syllabus = serde_json::from_value(body)?;
     for module in &syllabus.modules {
         db::jobs::create(

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod check;
 pub mod demo;
+pub mod engine;
 pub mod serve;
 pub mod worker;
 

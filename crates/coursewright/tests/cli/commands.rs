@@ -346,15 +346,38 @@ async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
     }
 
     let objects = store::Objects::in_memory();
-    assert!(coursewright::commands::demo::generate_sample(&db.pool, objects.clone()).await.expect("sample"));
-    assert!(!coursewright::commands::demo::generate_sample(&db.pool, objects).await.expect("again"), "once per tenant");
-    let rows: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT kind, status, count(*) FROM artifacts GROUP BY kind, status ORDER BY kind").fetch_all(&db.pool).await.expect("artifacts");
+    assert!(
+        coursewright::commands::demo::generate_sample(&db.pool, objects.clone())
+            .await
+            .expect("sample")
+    );
+    assert!(
+        !coursewright::commands::demo::generate_sample(&db.pool, objects)
+            .await
+            .expect("again"),
+        "once per tenant"
+    );
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, status, count(*) FROM artifacts GROUP BY kind, status ORDER BY kind",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("artifacts");
     let get = |k: &str| rows.iter().find(|r| r.0 == k).map(|r| (r.1.as_str(), r.2));
     assert_eq!(get("SYLLABUS"), Some(("APPROVED", 1)));
-    assert_eq!(get("LESSON").map(|r| r.0), Some("DRAFT"), "content awaits review: {rows:?}");
-    assert!(get("QUIZ").is_some() && get("PROJECT").is_some(), "{rows:?}");
-    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status <> 'COMPLETED'").fetch_one(&db.pool).await.expect("jobs");
+    assert_eq!(
+        get("LESSON").map(|r| r.0),
+        Some("DRAFT"),
+        "content awaits review: {rows:?}"
+    );
+    assert!(
+        get("QUIZ").is_some() && get("PROJECT").is_some(),
+        "{rows:?}"
+    );
+    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status <> 'COMPLETED'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("jobs");
     assert_eq!(failed, 0);
 }
 
@@ -506,4 +529,92 @@ async fn the_worker_serves_health_and_metrics_runs_its_schedule_and_stops_on_sig
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn the_cli_generates_shows_and_approves_a_syllabus_then_its_content() {
+    let db = TestDatabase::new().await;
+    coursewright::commands::demo::seed(&db.pool)
+        .await
+        .expect("seed");
+    let dir = tempdir();
+    let run = |args: &[&str]| {
+        cw(&db.url)
+            .args(args)
+            .env("COURSEWRIGHT_DATA_DIR", &dir)
+            .output()
+            .expect("run")
+    };
+    let brief = [
+        "syllabus",
+        "generate",
+        "--as",
+        "reviewer@demo.test",
+        "--title",
+        "Practical SQL for analysts",
+        "--audience",
+        "Business analysts",
+        "--level",
+        "Beginner",
+        "--hours",
+        "4",
+        "--style",
+        "hands-on",
+        "--constraint",
+        "practical",
+    ];
+    let learner = run(&[&brief[..2], &["--as", "learner@demo.test"], &brief[4..]].concat());
+    assert!(
+        !learner.status.success() && text(&learner).1.contains("only an ADMIN or REVIEWER"),
+        "{:?}",
+        text(&learner)
+    );
+    let out = run(&[&brief[..], &["--wait"]].concat());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("1/1"), "a progress bar: {stderr}");
+    let id = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("syllabus ")
+                .and_then(|r| r.split_whitespace().next())
+        })
+        .expect("syllabus id")
+        .to_owned();
+
+    let shown = run(&["syllabus", "show", &id]);
+    let (s, _) = text(&shown);
+    assert!(
+        s.contains("version 1, DRAFT (offline draft)") && s.contains("m1-l1"),
+        "{s}"
+    );
+    let early = run(&["content", "generate", &id, "--as", "admin@demo.test"]);
+    assert!(!early.status.success() && text(&early).1.contains("APPROVED syllabus only"));
+    let ok = run(&[
+        "syllabus",
+        "approve",
+        &id,
+        "--as",
+        "reviewer@demo.test",
+        "--note",
+        "fine",
+    ]);
+    assert!(ok.status.success(), "{:?}", text(&ok));
+    let content = run(&[
+        "content",
+        "generate",
+        &id,
+        "--as",
+        "admin@demo.test",
+        "--wait",
+    ]);
+    assert!(content.status.success(), "{:?}", text(&content));
+    let drafts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM artifacts WHERE syllabus_id = $1::uuid AND status = 'DRAFT'",
+    )
+    .bind(&id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert!(drafts >= 3, "lessons, quizzes and a project: {drafts}");
 }
