@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::error::WebError;
 use crate::extract::{Json, Path, Query};
 
-const STAFF: &[Role] = &[Role::Admin, Role::Reviewer];
+pub(crate) const STAFF: &[Role] = &[Role::Admin, Role::Reviewer];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/content/{id}/edit", post(edit))
 }
 
-fn violations(v: domain::Violations) -> WebError {
+pub(crate) fn violations(v: domain::Violations) -> WebError {
     WebError::Unprocessable(
         v.0.iter()
             .map(|x| format!("{}: {}", x.path, x.message))
@@ -56,7 +56,20 @@ async fn create_brief(
 ) -> Result<(StatusCode, axum::Json<Value>), WebError> {
     caller.require_role(STAFF)?;
     let brief = brief.validate().map_err(violations)?;
-    let body = serde_json::to_value(&*brief).map_err(|e| WebError::Internal(e.into()))?;
+    let (brief_id, job) = submit_brief(&state, &caller, &brief).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "briefId": brief_id, "job": job })),
+    ))
+}
+
+/// Stores a valid brief and enqueues its syllabus generation, in one transaction.
+pub(crate) async fn submit_brief(
+    state: &AppState,
+    caller: &Caller,
+    brief: &domain::Valid<Brief>,
+) -> Result<(Uuid, db::jobs::Job), WebError> {
+    let body = serde_json::to_value(&**brief).map_err(|e| WebError::Internal(e.into()))?;
     let mut tx = state.pool.begin().await?;
     let brief_id =
         artifacts::create_brief(&mut tx, caller.tenant_id, &body, caller.user_id).await?;
@@ -74,10 +87,7 @@ async fn create_brief(
     )
     .await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({ "briefId": brief_id, "job": created.job() })),
-    ))
+    Ok((brief_id, created.job().clone()))
 }
 
 fn summary(a: &Artifact) -> Value {
@@ -133,7 +143,11 @@ async fn list_content(
     Ok(axum::Json(json!({ "items": items })))
 }
 
-async fn load(state: &AppState, caller: &Caller, id: Uuid) -> Result<Artifact, WebError> {
+pub(crate) async fn load(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Artifact, WebError> {
     caller.require_role(STAFF)?;
     artifacts::get(&state.pool, caller.tenant_id, id)
         .await?
@@ -161,26 +175,30 @@ async fn review(
     approve: bool,
     note: Option<String>,
 ) -> Result<axum::Json<Value>, WebError> {
+    let a = decide(state, caller, id, approve, note.as_deref()).await?;
+    Ok(axum::Json(
+        json!({ "artifact": summary(&a), "reviewedBy": a.reviewed_by, "note": a.review_note }),
+    ))
+}
+
+/// Approves or rejects a draft as `caller`.
+pub(crate) async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    approve: bool,
+    note: Option<&str>,
+) -> Result<Artifact, WebError> {
     caller.require_role(STAFF)?;
-    if note.as_deref().is_some_and(|n| n.chars().count() > 2_000) {
+    if note.is_some_and(|n| n.chars().count() > 2_000) {
         return Err(WebError::Unprocessable(
             "note: must be at most 2000 characters".into(),
         ));
     }
     let mut tx = state.pool.begin().await?;
-    let a = artifacts::review(
-        &mut tx,
-        caller.tenant_id,
-        id,
-        caller.user_id,
-        approve,
-        note.as_deref(),
-    )
-    .await?;
+    let a = artifacts::review(&mut tx, caller.tenant_id, id, caller.user_id, approve, note).await?;
     tx.commit().await?;
-    Ok(axum::Json(
-        json!({ "artifact": summary(&a), "reviewedBy": a.reviewed_by, "note": a.review_note }),
-    ))
+    Ok(a)
 }
 
 async fn approve(
@@ -207,7 +225,7 @@ struct Edit {
 }
 
 /// Validates an edited body the same way a generated one is, against what it belongs to.
-async fn validate_edit(
+pub(crate) async fn validate_edit(
     state: &AppState,
     parent: &Artifact,
     body: Value,
@@ -278,24 +296,44 @@ async fn edit(
     Path(id): Path<Uuid>,
     Json(e): Json<Edit>,
 ) -> Result<(StatusCode, axum::Json<Value>), WebError> {
-    let parent = load(&state, &caller, id).await?;
-    let (title, body) = validate_edit(&state, &parent, e.body).await?;
-    let mut tx = state.pool.begin().await?;
-    let created = artifacts::edit(&mut tx, &parent, caller.user_id, &title, &body).await?;
-    tx.commit().await?;
+    let created = save_edit(&state, &caller, id, e.body).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({ "artifact": summary(&created) })),
     ))
 }
 
-/// One `GENERATE_CONTENT` job per module of an APPROVED syllabus, all in one transaction.
+/// Validates an edited body and stores it as a new DRAFT version.
+pub(crate) async fn save_edit(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    body: Value,
+) -> Result<Artifact, WebError> {
+    let parent = load(state, caller, id).await?;
+    let (title, body) = validate_edit(state, &parent, body).await?;
+    let mut tx = state.pool.begin().await?;
+    let created = artifacts::edit(&mut tx, &parent, caller.user_id, &title, &body).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
 async fn request_content(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<(StatusCode, axum::Json<Value>), WebError> {
-    let a = load(&state, &caller, id).await?;
+    let out = enqueue_content(&state, &caller, id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "jobs": out }))))
+}
+
+/// One `GENERATE_CONTENT` job per module of an APPROVED syllabus, all in one transaction.
+pub(crate) async fn enqueue_content(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Vec<Value>, WebError> {
+    let a = load(state, caller, id).await?;
     if a.kind != "SYLLABUS" {
         return Err(WebError::not_found("syllabus"));
     }
@@ -330,5 +368,5 @@ async fn request_content(
         );
     }
     tx.commit().await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "jobs": out }))))
+    Ok(out)
 }

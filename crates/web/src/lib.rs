@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod content;
+pub mod content_pages;
 pub mod csrf;
 pub mod error;
 pub mod extract;
@@ -126,6 +127,7 @@ pub fn app(state: AppState) -> Router {
         .merge(platform::router())
         .merge(jobs::router())
         .merge(content::router())
+        .merge(content_pages::router())
         .merge(ops::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/json-viewer.js", get(json_viewer))

@@ -48,6 +48,7 @@ fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = Vec::new();
     if c.role.is_staff() {
         items.push(("/admin", "Dashboard"));
+        items.push(("/admin/syllabi", "Syllabi"));
     }
     if c.role == Role::Admin {
         items.push(("/admin/jobs", "Jobs"));

@@ -380,3 +380,152 @@ async fn the_content_executor_refuses_a_syllabus_that_is_not_approved() {
         0
     );
 }
+
+async fn form(e: &Engine, c: &Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    c.post(format!("{}{path}", e.base))
+        .header("Origin", &e.base)
+        .form(fields)
+        .send()
+        .await
+        .expect("post")
+}
+
+async fn page(e: &Engine, c: &Client, path: &str) -> (u16, String) {
+    let r = c
+        .get(format!("{}{path}", e.base))
+        .send()
+        .await
+        .expect("get");
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_review_pages_take_a_brief_show_the_syllabus_and_review_and_edit_content() {
+    let e = Engine::start().await;
+    let reviewer = e.user("acme", "rey@acme.test", Role::Reviewer).await;
+    let learner = e.user("acme", "lee@acme.test", Role::Learner).await;
+    assert_eq!(page(&e, &learner, "/admin/briefs/new").await.0, 403);
+
+    let bad = form(
+        &e,
+        &reviewer,
+        "/admin/briefs",
+        &[
+            ("title", "SQL"),
+            ("audience", ""),
+            ("level", "beginner"),
+            ("hours", "x"),
+            ("style", "hands-on"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.expect("html");
+    assert!(
+        html.contains("Must be at least 5 characters (has 3).")
+            && html.contains("Enter a whole number of hours"),
+        "field errors"
+    );
+    assert!(html.contains(r#"value="SQL""#), "what was typed is kept");
+    assert_eq!(e.count("SELECT count(*) FROM briefs").await, 0);
+
+    let ok = form(
+        &e,
+        &reviewer,
+        "/admin/briefs",
+        &[
+            ("title", "Practical SQL for analysts"),
+            ("audience", "Business analysts"),
+            ("level", "beginner"),
+            ("hours", "4"),
+            ("style", "hands-on"),
+            ("practical", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.url().path(), "/admin/syllabi");
+    assert!(ok.text().await.expect("html").contains("Brief saved"));
+    e.run_jobs().await;
+    let sid: uuid::Uuid = sqlx::query_scalar("SELECT id FROM artifacts WHERE kind = 'SYLLABUS'")
+        .fetch_one(&e.db.pool)
+        .await
+        .expect("syllabus");
+    let constraints: Value = sqlx::query_scalar("SELECT body->'constraints' FROM briefs")
+        .fetch_one(&e.db.pool)
+        .await
+        .expect("brief");
+    assert_eq!(constraints, json!(["practical"]));
+
+    let (_, html) = page(&e, &reviewer, &format!("/admin/syllabi/{sid}")).await;
+    assert!(
+        html.contains("m1-l1")
+            && html.contains("offline draft")
+            && html.contains(r#"value="approve""#)
+    );
+    let r = form(
+        &e,
+        &reviewer,
+        &format!("/admin/syllabi/{sid}/review"),
+        &[("decision", "approve"), ("note", "ok")],
+    )
+    .await;
+    assert!(
+        r.text().await.expect("html").contains("approved"),
+        "flash after approval"
+    );
+    let (_, html) = page(&e, &reviewer, &format!("/admin/syllabi/{sid}")).await;
+    assert!(!html.contains(r#"value="approve""#) && html.contains("Generate lessons"));
+    form(&e, &reviewer, &format!("/admin/syllabi/{sid}/content"), &[]).await;
+    e.run_jobs().await;
+
+    let quiz: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM artifacts WHERE kind = 'QUIZ' LIMIT 1")
+            .fetch_one(&e.db.pool)
+            .await
+            .expect("quiz");
+    let (status, html) = page(&e, &reviewer, &format!("/admin/content/{quiz}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"class="correct""#) && html.contains("<textarea"),
+        "rendered with the answer marked, and an edit form"
+    );
+    let bad = form(
+        &e,
+        &reviewer,
+        &format!("/admin/content/{quiz}/edit"),
+        &[("body", "{not json")],
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.expect("html").contains("does not parse"));
+    let (body,): (Value,) = sqlx::query_as("SELECT body FROM artifacts WHERE id = $1")
+        .bind(quiz)
+        .fetch_one(&e.db.pool)
+        .await
+        .expect("body");
+    let mut body = body;
+    body["questions"][0]["question"] = json!("Which statement best matches the first objective?");
+    let good = form(
+        &e,
+        &reviewer,
+        &format!("/admin/content/{quiz}/edit"),
+        &[("body", &body.to_string())],
+    )
+    .await;
+    let html = good.text().await.expect("html");
+    assert!(
+        html.contains("Saved as version 2") && html.contains("best matches the first objective"),
+        "the new version is shown"
+    );
+    let (_, html) = page(&e, &reviewer, &format!("/admin/syllabi/{sid}")).await;
+    assert!(html.contains("approve-all"));
+    form(
+        &e,
+        &reviewer,
+        &format!("/admin/syllabi/{sid}/modules/m1/approve-all"),
+        &[],
+    )
+    .await;
+    let drafts: i64 = e.count(&format!("SELECT count(*) FROM artifacts WHERE module_id = 'm1' AND status = 'DRAFT' AND syllabus_id = '{sid}'")).await;
+    assert_eq!(drafts, 0, "every draft of the module is approved");
+}
