@@ -1,5 +1,6 @@
 //! Tests of the `coursewright` executable and of the crate graph.
 
+mod browser;
 mod commands;
 mod crate_graph;
 mod engine;
