@@ -17,6 +17,27 @@ use tokio::sync::Semaphore;
 
 use prompts::Contract;
 
+/// How one generation runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Call the provider even when the cache has the answer.
+    pub bypass_cache: bool,
+    /// A reviewer's instruction for a regeneration, added to the prompt.
+    pub instruction: Option<String>,
+}
+
+impl Options {
+    pub fn cached() -> Self {
+        Self::default()
+    }
+    pub fn bypass() -> Self {
+        Self {
+            bypass_cache: true,
+            instruction: None,
+        }
+    }
+}
+
 /// Repair rounds after the first answer.
 pub const MAX_REPAIRS: usize = 2;
 
@@ -203,7 +224,7 @@ async fn generate<T: DeserializeOwned>(
     schema: Value,
     input: &Value,
     task: Task,
-    bypass_cache: bool,
+    opts: &Options,
     validate: impl Fn(T) -> Result<Valid<T>, Violations>,
 ) -> Result<Generated<T>, GenerateError> {
     let schema_text = serde_json::to_string_pretty(&schema).unwrap_or_default();
@@ -213,7 +234,21 @@ async fn generate<T: DeserializeOwned>(
         ("input", &input_text),
         ("now", "1970-01-01T00:00:00Z"),
     ]);
-    let system = "You are Coursewright's course author. You answer with JSON only.".to_owned();
+    let mut first = first;
+    if let Some(i) = opts
+        .instruction
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        first.push_str(&format!(
+            "\n\nA reviewer asked for this version (follow it within the rules above):\n{i}\n"
+        ));
+    }
+    let system = format!(
+        "You are Coursewright's course author. You answer with JSON only. Prompt contract: {}.",
+        contract.version()
+    );
     let mut calls = Vec::new();
     let mut user = first.clone();
     let mut version = contract.version().to_owned();
@@ -228,7 +263,7 @@ async fn generate<T: DeserializeOwned>(
             prompt_version: version.clone(),
             task: Some(task.clone()),
         };
-        let (response, record) = llm.call(&req, bypass_cache).await?;
+        let (response, record) = llm.call(&req, opts.bypass_cache).await?;
         calls.push(record);
         let violations = match serde_json::from_str::<Value>(unfence(&response.text)) {
             Err(e) => vec![Violation {
@@ -299,7 +334,7 @@ fn schema_named(name: &str) -> Value {
 pub async fn syllabus(
     llm: &Llm,
     brief: &Valid<Brief>,
-    bypass_cache: bool,
+    opts: &Options,
 ) -> Result<Generated<Syllabus>, GenerateError> {
     let input = serde_json::to_value(&**brief).map_err(|e| GenerateError::Input(e.to_string()))?;
     let task = Task::Syllabus {
@@ -311,7 +346,7 @@ pub async fn syllabus(
         schema_named("syllabus."),
         &input,
         task,
-        bypass_cache,
+        opts,
         Syllabus::validate,
     )
     .await
@@ -332,7 +367,7 @@ pub async fn lesson(
     llm: &Llm,
     syllabus: &Valid<Syllabus>,
     lesson_id: &str,
-    bypass_cache: bool,
+    opts: &Options,
 ) -> Result<Generated<Lesson>, GenerateError> {
     let input = lesson_input(syllabus, lesson_id)?;
     let (m, p) = syllabus
@@ -348,7 +383,7 @@ pub async fn lesson(
         schema_named("lesson."),
         &input,
         task,
-        bypass_cache,
+        opts,
         |l: Lesson| l.validate_for(m, p),
     )
     .await
@@ -359,7 +394,7 @@ pub async fn quiz(
     llm: &Llm,
     syllabus: &Valid<Syllabus>,
     lesson_id: &str,
-    bypass_cache: bool,
+    opts: &Options,
 ) -> Result<Generated<Quiz>, GenerateError> {
     let input = lesson_input(syllabus, lesson_id)?;
     let (_, p) = syllabus
@@ -375,7 +410,7 @@ pub async fn quiz(
         schema_named("quiz."),
         &input,
         task,
-        bypass_cache,
+        opts,
         |q: Quiz| q.validate_for(p),
     )
     .await
@@ -386,7 +421,7 @@ pub async fn project(
     llm: &Llm,
     syllabus: &Valid<Syllabus>,
     module_id: &str,
-    bypass_cache: bool,
+    opts: &Options,
 ) -> Result<Generated<Project>, GenerateError> {
     let m = syllabus
         .modules
@@ -404,7 +439,7 @@ pub async fn project(
         schema_named("project."),
         &input,
         task,
-        bypass_cache,
+        opts,
         |p: Project| p.validate_for(m),
     )
     .await

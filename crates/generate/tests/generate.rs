@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::routing::post;
 use domain::{Brief, Level};
-use generate::{GenerateError, Llm, ResponseCache};
+use generate::{GenerateError, Llm, Options, ResponseCache};
 use llm::{ChatResponse, Offline};
 use serde_json::{Value, json};
 
@@ -74,7 +74,7 @@ fn good_syllabus() -> Value {
 #[tokio::test]
 async fn a_valid_first_answer_is_accepted_with_its_usage_recorded() {
     let (url, seen) = fake_openai(vec![good_syllabus().to_string()]).await;
-    let g = generate::syllabus(&openai_llm(url), &brief(), false)
+    let g = generate::syllabus(&openai_llm(url), &brief(), &Options::cached())
         .await
         .expect("generated");
     assert_eq!(g.prompt_version, "syllabus/v1");
@@ -111,7 +111,7 @@ async fn a_schema_violation_is_fixed_by_one_repair_round() {
         format!("```json\n{}\n```", good_syllabus()),
     ])
     .await;
-    let g = generate::syllabus(&openai_llm(url), &brief(), false)
+    let g = generate::syllabus(&openai_llm(url), &brief(), &Options::cached())
         .await
         .expect("repaired");
     assert_eq!(g.calls.len(), 2);
@@ -133,7 +133,7 @@ async fn an_answer_never_fixed_fails_with_every_violation_after_two_repairs() {
     bad["title"] = json!("SQL");
     bad["modules"][0]["lessons"][1]["prerequisites"] = json!(["nowhere"]);
     let (url, seen) = fake_openai(vec!["not json at all".into(), bad.to_string()]).await;
-    let err = generate::syllabus(&openai_llm(url), &brief(), false)
+    let err = generate::syllabus(&openai_llm(url), &brief(), &Options::cached())
         .await
         .expect_err("fails");
     match &err {
@@ -164,7 +164,7 @@ async fn an_answer_never_fixed_fails_with_every_violation_after_two_repairs() {
 #[tokio::test]
 async fn unparseable_answers_fail_the_same_way() {
     let (url, _) = fake_openai(vec!["Sure! Here is your syllabus: ...".into()]).await;
-    let err = generate::syllabus(&openai_llm(url), &brief(), false)
+    let err = generate::syllabus(&openai_llm(url), &brief(), &Options::cached())
         .await
         .expect_err("fails");
     assert!(matches!(err, GenerateError::Invalid { .. }));
@@ -198,10 +198,10 @@ async fn a_cached_replay_is_byte_identical_and_costs_nothing() {
         Duration::from_secs(5),
     );
     let llm = Llm::new(Arc::new(p), Some(Arc::new(MemoryCache::default())), 2);
-    let first = generate::syllabus(&llm, &brief(), false)
+    let first = generate::syllabus(&llm, &brief(), &Options::cached())
         .await
         .expect("first");
-    let again = generate::syllabus(&llm, &brief(), false)
+    let again = generate::syllabus(&llm, &brief(), &Options::cached())
         .await
         .expect("replay");
     assert_eq!(
@@ -219,7 +219,7 @@ async fn a_cached_replay_is_byte_identical_and_costs_nothing() {
         1,
         "the replay never reached the provider"
     );
-    generate::syllabus(&llm, &brief(), true)
+    generate::syllabus(&llm, &brief(), &Options::bypass())
         .await
         .expect("bypass");
     assert_eq!(
@@ -232,11 +232,11 @@ async fn a_cached_replay_is_byte_identical_and_costs_nothing() {
 #[tokio::test]
 async fn the_offline_provider_generates_a_whole_course_deterministically() {
     let llm = Llm::new(Arc::new(Offline), None, 4);
-    let s = generate::syllabus(&llm, &brief(), false)
+    let s = generate::syllabus(&llm, &brief(), &Options::cached())
         .await
         .expect("syllabus");
     assert!(s.offline);
-    let again = generate::syllabus(&llm, &brief(), false)
+    let again = generate::syllabus(&llm, &brief(), &Options::cached())
         .await
         .expect("syllabus");
     assert_eq!(
@@ -245,20 +245,20 @@ async fn the_offline_provider_generates_a_whole_course_deterministically() {
     );
     let syllabus = s.value;
     for module in &syllabus.modules {
-        generate::project(&llm, &syllabus, &module.id, false)
+        generate::project(&llm, &syllabus, &module.id, &Options::cached())
             .await
             .expect("project");
         for lesson in &module.lessons {
-            generate::lesson(&llm, &syllabus, &lesson.id, false)
+            generate::lesson(&llm, &syllabus, &lesson.id, &Options::cached())
                 .await
                 .expect("lesson");
-            generate::quiz(&llm, &syllabus, &lesson.id, false)
+            generate::quiz(&llm, &syllabus, &lesson.id, &Options::cached())
                 .await
                 .expect("quiz");
         }
     }
     assert!(matches!(
-        generate::lesson(&llm, &syllabus, "no-such-lesson", false).await,
+        generate::lesson(&llm, &syllabus, "no-such-lesson", &Options::cached()).await,
         Err(GenerateError::Input(_))
     ));
 }

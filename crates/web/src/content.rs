@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/syllabi/{id}/reject", post(reject))
         .route("/api/admin/syllabi/{id}/edit", post(edit))
         .route("/api/admin/syllabi/{id}/content", post(request_content))
+        .route("/api/admin/syllabi/{id}/regenerate", post(regenerate))
+        .route("/api/admin/content/{id}/regenerate", post(regenerate))
         .route("/api/admin/content", get(list_content))
         .route("/api/admin/content/{id}", get(get_artifact))
         .route("/api/admin/content/{id}/approve", post(approve))
@@ -369,4 +371,61 @@ pub(crate) async fn enqueue_content(
     }
     tx.commit().await?;
     Ok(out)
+}
+
+#[derive(Deserialize)]
+struct RegenerateBody {
+    instruction: String,
+}
+
+async fn regenerate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(r): Json<RegenerateBody>,
+) -> Result<(StatusCode, axum::Json<Value>), WebError> {
+    let job = enqueue_regeneration(&state, &caller, id, &r.instruction).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "job": job }))))
+}
+
+/// Asks for a new DRAFT version of an artifact, generated with a reviewer's instruction.
+pub(crate) async fn enqueue_regeneration(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    instruction: &str,
+) -> Result<db::jobs::Job, WebError> {
+    let a = load(state, caller, id).await?;
+    let instruction = instruction.trim();
+    let n = instruction.chars().count();
+    if !(5..=2_000).contains(&n) {
+        return Err(WebError::Unprocessable(format!(
+            "instruction: must be 5 to 2000 characters (has {n})"
+        )));
+    }
+    if a.kind != "SYLLABUS" {
+        let sid = a.syllabus_id.unwrap_or_default();
+        let s = artifacts::get(&state.pool, caller.tenant_id, sid).await?;
+        if s.is_none_or(|s| s.status != "APPROVED") {
+            return Err(WebError::Conflict(
+                "content is regenerated from an APPROVED syllabus only".into(),
+            ));
+        }
+    }
+    let mut tx = state.pool.begin().await?;
+    let created = jobs::create(
+        &mut tx,
+        NewJob {
+            tenant_id: caller.tenant_id,
+            kind: &kind("REGENERATE_ARTIFACT")?,
+            target_type: "artifact",
+            target_id: &id.to_string(),
+            instruction: json!({ "artifactId": id, "reviewerInstruction": instruction, "bypassCache": true }),
+            created_by: Some(caller.user_id),
+            start: Start::Pending,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created.job().clone())
 }

@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::content::{STAFF, decide, enqueue_content, load, save_edit, submit_brief};
+use crate::content::{
+    STAFF, decide, enqueue_content, enqueue_regeneration, load, save_edit, submit_brief,
+};
 use crate::error::WebError;
 use crate::extract::{Form, Path};
 use crate::pages::{self, JsonBlock, Layout, PageCtx, render};
@@ -36,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/content/{id}", get(content_page))
         .route("/admin/content/{id}/review", post(review_form))
         .route("/admin/content/{id}/edit", post(edit_form))
+        .route("/admin/syllabi/{id}/regenerate", post(regenerate_form))
+        .route("/admin/content/{id}/regenerate", post(regenerate_form))
 }
 
 fn go(to: String, message: &str) -> Response {
@@ -316,6 +320,7 @@ struct JobView {
 struct SyllabusPage {
     layout: Layout,
     review_action: String,
+    regenerate_action: String,
     a: Artifact,
     offline: bool,
     s: Syllabus,
@@ -436,6 +441,7 @@ async fn syllabus_page(
     render(&SyllabusPage {
         layout: ctx.layout(s.title.clone()),
         review_action: format!("/admin/syllabi/{}/review", a.id),
+        regenerate_action: format!("/admin/syllabi/{}/regenerate", a.id),
         offline: a.provenance["offline"] == true,
         total_minutes: s
             .modules
@@ -577,6 +583,7 @@ enum Rendered {
 struct ContentPage {
     layout: Layout,
     review_action: String,
+    regenerate_action: String,
     a: Artifact,
     offline: bool,
     rendered: Rendered,
@@ -606,6 +613,7 @@ async fn content_view(
     let mut res = render(&ContentPage {
         layout: ctx.layout(a.title.clone()),
         review_action: format!("/admin/content/{}/review", a.id),
+        regenerate_action: format!("/admin/content/{}/regenerate", a.id),
         offline: a.provenance["offline"] == true,
         diff: diff_against_previous(state, &a).await?,
         json: JsonBlock::new(
@@ -661,6 +669,37 @@ async fn edit_form(
         )),
         Err(WebError::Unprocessable(m)) => {
             content_view(&state, &ctx, parent, Some(f.body), Some(m)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct RegenerateForm {
+    #[serde(default)]
+    instruction: String,
+}
+
+async fn regenerate_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+    Form(f): Form<RegenerateForm>,
+) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    let a = load(&state, &caller, id).await?;
+    let back = if a.kind == "SYLLABUS" {
+        format!("/admin/syllabi/{id}")
+    } else {
+        format!("/admin/content/{id}")
+    };
+    match enqueue_regeneration(&state, &caller, id, &f.instruction).await {
+        Ok(_) => Ok(go(
+            back,
+            "Regeneration requested: the new version appears as a draft when the job completes.",
+        )),
+        Err(WebError::Unprocessable(m) | WebError::Conflict(m)) => {
+            Ok(go(back, &format!("Not requested: {m}.")))
         }
         Err(e) => Err(e),
     }

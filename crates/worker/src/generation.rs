@@ -19,6 +19,7 @@ use crate::executor::{BoxFuture, Executor, JobFailure, JobInput, JobOutput};
 
 pub const GENERATE_SYLLABUS: &str = "GENERATE_SYLLABUS";
 pub const GENERATE_CONTENT: &str = "GENERATE_CONTENT";
+pub const REGENERATE_ARTIFACT: &str = "REGENERATE_ARTIFACT";
 
 /// The LLM response cache in PostgreSQL.
 pub struct PgCache(pub PgPool);
@@ -113,8 +114,14 @@ async fn draft<T: Serialize>(
     })
 }
 
-fn bypass(input: &JobInput) -> bool {
-    input.instruction["bypassCache"].as_bool().unwrap_or(false)
+/// Cache use and a reviewer's instruction, from the job's instruction JSON.
+fn options(input: &JobInput) -> generate::Options {
+    generate::Options {
+        bypass_cache: input.instruction["bypassCache"].as_bool().unwrap_or(false),
+        instruction: input.instruction["reviewerInstruction"]
+            .as_str()
+            .map(str::to_owned),
+    }
 }
 
 /// Brief → syllabus draft.
@@ -138,7 +145,7 @@ impl GenerateSyllabus {
         let brief = brief
             .validate()
             .map_err(|v| JobFailure::new("bad_input", v.to_string()))?;
-        let g = generate::syllabus(&self.llm, &brief, bypass(&input))
+        let g = generate::syllabus(&self.llm, &brief, &options(&input))
             .await
             .map_err(failure)?;
         let title = g.value.title.clone();
@@ -226,7 +233,7 @@ impl GenerateContent {
                     format!("the syllabus has no module {module_id:?}"),
                 )
             })?;
-        let by = bypass(&input);
+        let by = &options(&input);
         let (llm, s) = (&self.llm, &syllabus);
         // Every call of the module at once; the Llm's semaphore bounds what is in flight.
         let lessons = try_join_all(module.lessons.iter().map(|l| async move {
@@ -313,14 +320,149 @@ impl Executor for GenerateContent {
     }
 }
 
-/// A registry with both generation executors over one LLM.
+/// Any artifact, generated again with a reviewer's instruction: a new DRAFT version whose
+/// parent is the artifact regenerated.
+pub struct Regenerate {
+    pub pool: PgPool,
+    pub llm: Llm,
+}
+
+impl Regenerate {
+    async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
+        let id: Uuid = input
+            .target_id
+            .parse()
+            .map_err(|_| JobFailure::new("bad_input", "the target is not an artifact id"))?;
+        let a = artifacts::get(&self.pool, input.tenant_id, id)
+            .await
+            .map_err(db_failure)?
+            .ok_or_else(|| JobFailure::new("bad_input", "the artifact does not exist"))?;
+        let opts = options(&input);
+        let t = input.tenant_id;
+        let module = a.module_id.clone();
+        let mut d = if a.kind == "SYLLABUS" {
+            let brief_id = a
+                .brief_id
+                .ok_or_else(|| JobFailure::new("bad_input", "the syllabus has no brief"))?;
+            let body = artifacts::brief(&self.pool, t, brief_id)
+                .await
+                .map_err(db_failure)?
+                .ok_or_else(|| JobFailure::new("bad_input", "the brief is gone"))?;
+            let brief: Brief = serde_json::from_value(body)
+                .map_err(|e| JobFailure::new("bad_input", e.to_string()))?;
+            let brief = brief
+                .validate()
+                .map_err(|v| JobFailure::new("bad_input", v.to_string()))?;
+            let g = generate::syllabus(&self.llm, &brief, &opts)
+                .await
+                .map_err(failure)?;
+            let title = g.value.title.clone();
+            draft(
+                &self.pool,
+                t,
+                "SYLLABUS",
+                None,
+                Some(brief_id),
+                &a.ref_id,
+                None,
+                &title,
+                &g,
+            )
+            .await?
+        } else {
+            let sid = a
+                .syllabus_id
+                .ok_or_else(|| JobFailure::new("bad_input", "the content has no syllabus"))?;
+            let s = approved_syllabus(&self.pool, t, sid).await?;
+            let m = module.as_deref();
+            match a.kind.as_str() {
+                "LESSON" => {
+                    let g = generate::lesson(&self.llm, &s, &a.ref_id, &opts)
+                        .await
+                        .map_err(failure)?;
+                    draft(
+                        &self.pool,
+                        t,
+                        "LESSON",
+                        Some(sid),
+                        None,
+                        &a.ref_id,
+                        m,
+                        &a.title,
+                        &g,
+                    )
+                    .await?
+                }
+                "QUIZ" => {
+                    let g = generate::quiz(&self.llm, &s, &a.ref_id, &opts)
+                        .await
+                        .map_err(failure)?;
+                    draft(
+                        &self.pool,
+                        t,
+                        "QUIZ",
+                        Some(sid),
+                        None,
+                        &a.ref_id,
+                        m,
+                        &a.title,
+                        &g,
+                    )
+                    .await?
+                }
+                _ => {
+                    let g = generate::project(&self.llm, &s, &a.ref_id, &opts)
+                        .await
+                        .map_err(failure)?;
+                    let title = g.value.title.clone();
+                    draft(
+                        &self.pool,
+                        t,
+                        "PROJECT",
+                        Some(sid),
+                        None,
+                        &a.ref_id,
+                        m,
+                        &title,
+                        &g,
+                    )
+                    .await?
+                }
+            }
+        };
+        d.parent_id = Some(a.id);
+        d.provenance["reviewerInstruction"] = json!(opts.instruction);
+        Ok(JobOutput {
+            value: json!({ "artifacts": [{ "id": d.id, "kind": d.kind, "version": d.version, "parentId": a.id }] }),
+            drafts: vec![d],
+        })
+    }
+}
+
+impl Executor for Regenerate {
+    fn kind(&self) -> &'static str {
+        REGENERATE_ARTIFACT
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(20 * 60)
+    }
+    fn run(&self, input: JobInput) -> BoxFuture<'_, Result<JobOutput, JobFailure>> {
+        Box::pin(self.go(input))
+    }
+}
+
+/// A registry with the generation executors over one LLM.
 pub fn register(registry: crate::Registry, pool: PgPool, llm: Llm) -> crate::Registry {
     registry
         .register(GenerateSyllabus {
             pool: pool.clone(),
             llm: llm.clone(),
         })
-        .register(GenerateContent { pool, llm })
+        .register(GenerateContent {
+            pool: pool.clone(),
+            llm: llm.clone(),
+        })
+        .register(Regenerate { pool, llm })
 }
 
 /// The LLM for generation: the configured provider through the PostgreSQL cache.

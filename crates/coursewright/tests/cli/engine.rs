@@ -529,3 +529,63 @@ async fn the_review_pages_take_a_brief_show_the_syllabus_and_review_and_edit_con
     let drafts: i64 = e.count(&format!("SELECT count(*) FROM artifacts WHERE module_id = 'm1' AND status = 'DRAFT' AND syllabus_id = '{sid}'")).await;
     assert_eq!(drafts, 0, "every draft of the module is approved");
 }
+
+#[tokio::test]
+async fn regenerating_with_an_instruction_makes_a_new_draft_version_of_its_parent() {
+    let e = Engine::start().await;
+    let reviewer = e.user("acme", "rey@acme.test", Role::Reviewer).await;
+    assert_eq!(
+        e.post(&reviewer, "/api/admin/briefs", brief())
+            .await
+            .status(),
+        201
+    );
+    e.run_jobs().await;
+    let sid: uuid::Uuid = sqlx::query_scalar("SELECT id FROM artifacts")
+        .fetch_one(&e.db.pool)
+        .await
+        .expect("syllabus");
+    let r = e
+        .post(
+            &reviewer,
+            &format!("/api/admin/syllabi/{sid}/regenerate"),
+            json!({"instruction": "no"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422, "an instruction says something");
+    let r = e
+        .post(
+            &reviewer,
+            &format!("/api/admin/syllabi/{sid}/regenerate"),
+            json!({"instruction": "Use retail sales data in every example"}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(e.run_jobs().await, vec![Finished::Completed]);
+    let (version, parent, status, note): (i32, Option<uuid::Uuid>, String, Value) = sqlx::query_as(
+        "SELECT version, parent_id, status, provenance->'reviewerInstruction' FROM artifacts ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .expect("new version");
+    assert_eq!((version, parent, status.as_str()), (2, Some(sid), "DRAFT"));
+    assert_eq!(note, json!("Use retail sales data in every example"));
+    let (_, html) = e.get(&reviewer, &format!("/api/admin/syllabi/{sid}")).await;
+    assert_eq!(
+        html["artifact"]["status"], "DRAFT",
+        "the original is untouched"
+    );
+
+    // Content regenerates only from an approved syllabus.
+    let q: uuid::Uuid = uuid::Uuid::new_v4();
+    assert_eq!(
+        e.post(
+            &reviewer,
+            &format!("/api/admin/content/{q}/regenerate"),
+            json!({"instruction": "shorter please"})
+        )
+        .await
+        .status(),
+        404
+    );
+}
