@@ -253,6 +253,7 @@ async fn generate<T: DeserializeOwned>(
     let mut user = first.clone();
     let mut version = contract.version().to_owned();
     let offline = llm.provider.name() == "offline";
+    let mut asked = std::collections::HashSet::new();
     for round in 0..=MAX_REPAIRS {
         let req = ChatRequest {
             system: system.clone(),
@@ -263,7 +264,9 @@ async fn generate<T: DeserializeOwned>(
             prompt_version: version.clone(),
             task: Some(task.clone()),
         };
-        let (response, record) = llm.call(&req, opts.bypass_cache).await?;
+        // A repeat of a request whose answer just failed must reach the model, not the cache.
+        let repeat = !asked.insert(user.clone());
+        let (response, record) = llm.call(&req, opts.bypass_cache || repeat).await?;
         calls.push(record);
         let violations = match serde_json::from_str::<Value>(unfence(&response.text)) {
             Err(e) => vec![Violation {

@@ -15,8 +15,43 @@ struct Engine {
     worker: Worker,
 }
 
+/// A provider whose every answer breaks the rules; it counts its calls.
+struct Garbage(std::sync::atomic::AtomicUsize);
+
+impl llm::LlmProvider for Garbage {
+    fn name(&self) -> &'static str {
+        "garbage"
+    }
+    fn model(&self) -> &str {
+        "garbage-1"
+    }
+    fn complete<'a>(
+        &'a self,
+        _req: &'a llm::ChatRequest,
+    ) -> llm::BoxFuture<'a, Result<llm::ChatResponse, llm::LlmError>> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async {
+            Ok(llm::ChatResponse {
+                text: r#"{"title":"SQL","extra":true}"#.into(),
+                provider: "garbage".into(),
+                model: "garbage-1".into(),
+                usage: llm::Usage {
+                    input_tokens: 10,
+                    output_tokens: 5,
+                },
+                latency_ms: 1,
+                cached: false,
+            })
+        })
+    }
+}
+
 impl Engine {
     async fn start() -> Self {
+        Self::start_with(Arc::new(llm::Offline)).await
+    }
+
+    async fn start_with(provider: Arc<dyn llm::LlmProvider>) -> Self {
         let db = TestDatabase::new().await;
         let objects = store::Objects::in_memory();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -25,7 +60,7 @@ impl Engine {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let state = web::AppState::new(db.pool.clone(), web::WebConfig::default(), objects.clone());
         tokio::spawn(web::serve(listener, state, std::future::pending()));
-        let llm = worker::generation::llm(db.pool.clone(), Arc::new(llm::Offline), 4);
+        let llm = worker::generation::llm(db.pool.clone(), provider, 4);
         let registry = worker::generation::register(Registry::new(), db.pool.clone(), llm);
         let worker = Worker::new(db.pool.clone(), registry, objects, WorkerConfig::default());
         Self { db, base, worker }
@@ -587,5 +622,48 @@ async fn regenerating_with_an_instruction_makes_a_new_draft_version_of_its_paren
         .await
         .status(),
         404
+    );
+}
+
+#[tokio::test]
+async fn a_model_that_never_gets_it_right_fails_the_job_with_every_violation_and_stores_nothing() {
+    let garbage = Arc::new(Garbage(Default::default()));
+    let e = Engine::start_with(garbage.clone()).await;
+    let admin = e.user("acme", "ada@acme.test", Role::Admin).await;
+    assert_eq!(
+        e.post(&admin, "/api/admin/briefs", brief()).await.status(),
+        201
+    );
+    assert_eq!(
+        e.run_jobs().await,
+        vec![Finished::Failed("validation_failed".into())]
+    );
+    let error: Value = sqlx::query_scalar("SELECT error FROM jobs")
+        .fetch_one(&e.db.pool)
+        .await
+        .expect("error");
+    let violations = error["details"]["violations"]
+        .as_array()
+        .expect("violations");
+    assert!(
+        violations.len() >= 3,
+        "every violation, not the first: {error}"
+    );
+    assert!(
+        violations
+            .iter()
+            .any(|v| v["message"].as_str().unwrap_or("").contains("extra")),
+        "{error}"
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM artifacts").await,
+        0,
+        "nothing stored"
+    );
+    assert_eq!(e.count("SELECT count(*) FROM job_outputs").await, 0);
+    let calls = garbage.0.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        calls, 3,
+        "the first answer and two repair rounds, none replayed from the cache"
     );
 }
