@@ -85,36 +85,31 @@ pub async fn run(config: Result<Config, Vec<ConfigError>>) -> ExitCode {
         }
     }
 
-    match config.object_store_dir() {
-        Some(dir) => {
-            let probe = dir.join(format!(".check-{}", uuid::Uuid::new_v4()));
-            let result = std::fs::create_dir_all(&dir)
-                .and_then(|()| std::fs::write(&probe, b"ok"))
-                .and_then(|()| std::fs::remove_file(&probe));
-            all_ok &= match result {
-                Ok(()) => line(
-                    true,
-                    "object store",
-                    &format!("{} is writable", dir.display()),
-                ),
-                Err(e) => line(
-                    false,
-                    "object store",
-                    &format!("{} is not writable: {e}", dir.display()),
-                ),
-            };
-        }
-        None => {
-            all_ok &= line(
-                false,
-                "object store",
-                &format!(
-                    "{} is not supported by this build yet (use file://)",
-                    config.object_store_url
-                ),
-            );
-        }
-    }
+    // The same probe for a folder and a bucket: write an object, read it back, delete it.
+    let probe = async {
+        let objects = store::Objects::from_url(&config.object_store_url)?;
+        let stored = objects
+            .put(
+                ".check",
+                "txt",
+                uuid::Uuid::new_v4().to_string().into_bytes(),
+            )
+            .await?;
+        objects.get(&stored.path).await?;
+        objects.delete(&stored.path).await
+    };
+    all_ok &= match probe.await {
+        Ok(()) => line(
+            true,
+            "object store",
+            &format!("{} is writable", config.object_store_url),
+        ),
+        Err(e) => line(
+            false,
+            "object store",
+            &format!("{}: {e}", config.object_store_url),
+        ),
+    };
     if all_ok {
         ExitCode::SUCCESS
     } else {
