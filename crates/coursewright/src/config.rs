@@ -290,11 +290,4 @@ impl Config {
             timeout: llm::DEFAULT_TIMEOUT,
         }
     }
-
-    /// The local folder behind a `file://` object store.
-    pub fn object_store_dir(&self) -> Option<PathBuf> {
-        self.object_store_url
-            .strip_prefix("file://")
-            .map(PathBuf::from)
-    }
 }
