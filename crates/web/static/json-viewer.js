@@ -204,11 +204,13 @@
     var bar = el('div', 'jv-toolbar');
     bar.setAttribute('role', 'group');
     bar.setAttribute('aria-label', (section.getAttribute('aria-label') || 'JSON') + ' actions');
-    bar.appendChild(button('Expand all', function () {
-      if (!expandAll(tree)) say('Opened the first ' + EXPAND_LIMIT.toLocaleString('en') +
-        ' sections; open the rest individually.', false);
-    }));
-    bar.appendChild(button('Collapse all', function () { collapseAll(tree); say('', false); }));
+    if (isContainer(data) && sizeOf(data) > 0) { // nothing to expand for a scalar or empty root
+      bar.appendChild(button('Expand all', function () {
+        if (!expandAll(tree)) say('Opened the first ' + EXPAND_LIMIT.toLocaleString('en') +
+          ' sections; open the rest individually.', false);
+      }));
+      bar.appendChild(button('Collapse all', function () { collapseAll(tree); say('', false); }));
+    }
     bar.appendChild(button('Copy', function () {
       copyText(prettyText(), function (ok) { say(ok ? 'Copied' : 'Copy failed; use Download instead', true); });
     }));

@@ -119,13 +119,20 @@ async fn wait_for_path(c: &Client, path: &str) {
     }
 }
 
+/// The visible text of `main`, retried while a navigation replaces the page under us.
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("main"))
-        .await
-        .expect("main")
-        .text()
-        .await
-        .expect("text")
+    let mut last = None;
+    for _ in 0..40 {
+        match c.find(Locator::Css("main")).await {
+            Ok(main) => match main.text().await {
+                Ok(t) => return t,
+                Err(e) => last = Some(e),
+            },
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no readable <main>: {last:?}");
 }
 
 #[tokio::test]
@@ -253,6 +260,15 @@ async fn an_admin_briefs_and_a_reviewer_approves_in_a_real_browser() {
         .click()
         .await
         .expect("click");
+    // The jobs exist once the redirect after the POST shows its flash.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !text(&c).await.contains("Content generation requested") {
+        assert!(
+            Instant::now() < deadline,
+            "the content request never showed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     run_jobs().await;
     let url = c.current_url().await.expect("url");
     c.goto(url.as_str()).await.expect("reload");

@@ -228,20 +228,7 @@ async fn serve_answers_ready_and_stops_cleanly_on_sigterm() {
         assert!(Instant::now() < deadline, "serve never became ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let pid = child.id().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "{status:?}");
+    stops_cleanly_on_sigterm(&mut child, "serve").await;
 }
 
 #[tokio::test]
@@ -407,6 +394,23 @@ fn every_command_explains_itself() {
     assert!(String::from_utf8_lossy(&help.stdout).contains("never taken from the command line"));
 }
 
+/// Sends SIGTERM and asserts the process exits successfully within 15 s.
+async fn stops_cleanly_on_sigterm(child: &mut std::process::Child, what: &str) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{what} did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{what}: {status:?}");
+}
+
 fn tempdir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("cw-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&d).expect("tempdir");
@@ -516,19 +520,7 @@ async fn the_worker_serves_health_and_metrics_runs_its_schedule_and_stops_on_sig
         .await
         .expect("runs");
     assert!(runs >= 4, "every built-in job ran its first slot ({runs})");
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "worker did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "{status:?}");
+    stops_cleanly_on_sigterm(&mut child, "worker").await;
 }
 
 #[tokio::test]
