@@ -112,7 +112,10 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("  {:<9} {:<22} {}", role.as_str(), email, password);
     }
     println!(
-        "Admin pages: http://{bind}/admin   Audit log: http://{bind}/admin/audit   Learner: http://{bind}/learn"
+        "Admin: http://{bind}/admin   Syllabi to review: http://{bind}/admin/syllabi   Jobs: http://{bind}/admin/jobs"
+    );
+    println!(
+        "Audit log: http://{bind}/admin/audit   Ops: http://{bind}/admin/ops   Learner: http://{bind}/learn"
     );
     println!("Press Ctrl-C to stop.");
     println!();
