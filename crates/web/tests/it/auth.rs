@@ -1,5 +1,5 @@
 use domain::Role;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::{PASSWORD, TestApp, error_of, set_cookie};
 
@@ -267,5 +267,4 @@ async fn cookies_are_secure_when_configured_for_https() {
         cookie.contains("; Secure") && cookie.contains("Path=/"),
         "{cookie}"
     );
-    let _ = json!({});
 }
