@@ -146,22 +146,22 @@ pub async fn get(
         .transpose()
 }
 
-/// A tenant's artifacts of `kind`, newest first; content filtered by syllabus when given.
+/// A tenant's artifacts of the given kinds, newest first; filtered by syllabus when given.
 pub async fn list(
     pool: &PgPool,
     tenant_id: Uuid,
-    kind: &str,
+    kinds: &[&str],
     syllabus_id: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Artifact>, sqlx::Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM artifacts
-         WHERE tenant_id = $1 AND kind = $2 AND ($3::uuid IS NULL OR syllabus_id = $3)
+         WHERE tenant_id = $1 AND kind = ANY($2) AND ($3::uuid IS NULL OR syllabus_id = $3)
          ORDER BY created_at DESC, id DESC LIMIT $4"
     );
     sqlx::query(&sql)
         .bind(tenant_id)
-        .bind(kind)
+        .bind(kinds)
         .bind(syllabus_id)
         .bind(limit)
         .fetch_all(pool)

@@ -41,13 +41,8 @@ pub struct Database {
     pub pool: PgPool,
     /// Where the pool points, without any password, for messages.
     pub target: String,
-    cluster: Option<PrivateCluster>,
-}
-
-impl Database {
-    pub fn is_private_cluster(&self) -> bool {
-        self.cluster.is_some()
-    }
+    /// Held only to be dropped: stops the private cluster, if we started one.
+    _cluster: Option<PrivateCluster>,
 }
 
 const LOCAL_ADDR: &str = "127.0.0.1:5432";
@@ -62,7 +57,7 @@ pub async fn connect(cfg: &ConnectConfig) -> Result<Database, DbError> {
         return Ok(Database {
             pool,
             target,
-            cluster: None,
+            _cluster: None,
         });
     }
 
@@ -80,7 +75,7 @@ pub async fn connect(cfg: &ConnectConfig) -> Result<Database, DbError> {
         return Ok(Database {
             pool,
             target,
-            cluster: None,
+            _cluster: None,
         });
     }
 
@@ -100,7 +95,7 @@ pub async fn connect(cfg: &ConnectConfig) -> Result<Database, DbError> {
     Ok(Database {
         pool,
         target,
-        cluster: Some(cluster),
+        _cluster: Some(cluster),
     })
 }
 

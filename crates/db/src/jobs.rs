@@ -234,18 +234,6 @@ pub async fn get(db: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Option<Job>, 
         .transpose()
 }
 
-/// Any tenant's job, for the execution plane.
-pub async fn get_any(db: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
-    sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(job_from_row)
-        .transpose()
-}
-
 /// Filters for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {

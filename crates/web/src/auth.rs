@@ -265,6 +265,8 @@ pub async fn login(
         creds.as_ref().map(|c| c.password_hash.clone()),
     )
     .await?;
+    // The account, if the email names one; kept for the failure's audit row.
+    let known = creds.as_ref().map(|c| (c.user.id, c.user.tenant_id));
     let Some(creds) = creds.filter(|_| ok) else {
         let mut lock =
             db::throttle::record_failure(&state.pool, &account_key, ACCOUNT_THRESHOLD).await?;
@@ -274,13 +276,9 @@ pub async fn login(
             lock = lock.max(ip_lock);
         }
         metrics::counter!("login_failures_total").increment(1);
-        if let Ok(e) = &parsed
-            && let Some(user) = db::users::credentials(&state.pool, e)
-                .await?
-                .map(|c| c.user)
-        {
-            let event = AuditEvent::new(AuditAction::LoginFailed, "user", user.id)
-                .tenant(user.tenant_id)
+        if let Some((user_id, tenant_id)) = known {
+            let event = AuditEvent::new(AuditAction::LoginFailed, "user", user_id)
+                .tenant(tenant_id)
                 .metadata(serde_json::json!({
                     "address": addr.0.map(|a| a.to_string()),
                     "locked_for_seconds": lock.map(|d| d.as_secs()),

@@ -112,7 +112,7 @@ async fn list_syllabi(
     caller: Caller,
 ) -> Result<axum::Json<Value>, WebError> {
     caller.require_role(STAFF)?;
-    let rows = artifacts::list(&state.pool, caller.tenant_id, "SYLLABUS", None, 200).await?;
+    let rows = artifacts::list(&state.pool, caller.tenant_id, &["SYLLABUS"], None, 200).await?;
     Ok(axum::Json(
         json!({ "items": rows.iter().map(summary).collect::<Vec<_>>() }),
     ))
@@ -124,24 +124,21 @@ async fn list_content(
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<Value>, WebError> {
     caller.require_role(STAFF)?;
-    let mut items = Vec::new();
-    let kinds = match q.kind.as_deref().map(str::to_uppercase) {
-        Some(k) if ["LESSON", "QUIZ", "PROJECT"].contains(&k.as_str()) => vec![k],
-        Some(k) => {
-            return Err(WebError::BadRequest(format!(
-                "unknown kind {k:?}; use LESSON, QUIZ or PROJECT"
-            )));
-        }
-        None => vec!["LESSON".into(), "QUIZ".into(), "PROJECT".into()],
+    let kinds: Vec<&str> = match q.kind.as_deref().map(str::to_uppercase) {
+        Some(k) => match k.as_str() {
+            "LESSON" => vec!["LESSON"],
+            "QUIZ" => vec!["QUIZ"],
+            "PROJECT" => vec!["PROJECT"],
+            _ => {
+                return Err(WebError::BadRequest(format!(
+                    "unknown kind {k:?}; use LESSON, QUIZ or PROJECT"
+                )));
+            }
+        },
+        None => vec!["LESSON", "QUIZ", "PROJECT"],
     };
-    for k in kinds {
-        items.extend(
-            artifacts::list(&state.pool, caller.tenant_id, &k, q.syllabus_id, 500)
-                .await?
-                .iter()
-                .map(summary),
-        );
-    }
+    let rows = artifacts::list(&state.pool, caller.tenant_id, &kinds, q.syllabus_id, 1500).await?;
+    let items: Vec<Value> = rows.iter().map(summary).collect();
     Ok(axum::Json(json!({ "items": items })))
 }
 

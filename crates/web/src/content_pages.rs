@@ -49,6 +49,15 @@ fn go(to: String, message: &str) -> Response {
     res
 }
 
+/// The page an artifact is reviewed on.
+fn page_of(a: &Artifact) -> String {
+    if a.kind == "SYLLABUS" {
+        format!("/admin/syllabi/{}", a.id)
+    } else {
+        format!("/admin/content/{}", a.id)
+    }
+}
+
 fn staff(ctx: &PageCtx) -> Result<Caller, WebError> {
     let c = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
     c.require_role(STAFF)?;
@@ -220,7 +229,7 @@ struct SyllabiPage {
 
 async fn syllabi(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let rows = artifacts::list(&state.pool, caller.tenant_id, "SYLLABUS", None, 200).await?;
+    let rows = artifacts::list(&state.pool, caller.tenant_id, &["SYLLABUS"], None, 200).await?;
     render(&SyllabiPage {
         layout: ctx.layout("Syllabi"),
         rows: rows.iter().map(row).collect(),
@@ -375,12 +384,8 @@ async fn syllabus_page(
     }
     let s: Syllabus =
         serde_json::from_value(a.body.clone()).map_err(|e| WebError::Internal(e.into()))?;
-    let content = artifacts::list(&state.pool, caller.tenant_id, "LESSON", Some(a.id), 1000)
-        .await?
-        .into_iter()
-        .chain(artifacts::list(&state.pool, caller.tenant_id, "QUIZ", Some(a.id), 1000).await?)
-        .chain(artifacts::list(&state.pool, caller.tenant_id, "PROJECT", Some(a.id), 1000).await?)
-        .collect::<Vec<_>>();
+    let kinds = ["LESSON", "QUIZ", "PROJECT"];
+    let content = artifacts::list(&state.pool, caller.tenant_id, &kinds, Some(a.id), 3000).await?;
     let modules = s
         .modules
         .iter()
@@ -493,11 +498,7 @@ async fn review_form(
     };
     let note = Some(f.note.trim()).filter(|n| !n.is_empty());
     let a = load(&state, &caller, id).await?;
-    let back = if a.kind == "SYLLABUS" {
-        format!("/admin/syllabi/{id}")
-    } else {
-        format!("/admin/content/{id}")
-    };
+    let back = page_of(&a);
     match decide(&state, &caller, id, approve, note).await {
         Ok(a) => Ok(go(
             back,
@@ -688,11 +689,7 @@ async fn regenerate_form(
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
     let a = load(&state, &caller, id).await?;
-    let back = if a.kind == "SYLLABUS" {
-        format!("/admin/syllabi/{id}")
-    } else {
-        format!("/admin/content/{id}")
-    };
+    let back = page_of(&a);
     match enqueue_regeneration(&state, &caller, id, &f.instruction).await {
         Ok(_) => Ok(go(
             back,

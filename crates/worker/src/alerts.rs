@@ -40,11 +40,6 @@ impl AlertRouter {
         }
     }
 
-    pub fn with_window(mut self, window: Duration) -> Self {
-        self.window = window;
-        self
-    }
-
     /// Emits `JOB_FAILED` for `job` unless one was emitted within the window.
     pub async fn job_failed(&self, job: &str, summary: &str) -> anyhow::Result<Routed> {
         let mut tx = self.pool.begin().await?;
