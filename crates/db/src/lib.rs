@@ -6,6 +6,7 @@ pub mod audit;
 pub mod connect;
 pub mod jobs;
 pub mod migrate;
+pub mod packages;
 pub mod sessions;
 pub mod tenants;
 pub mod testing;

@@ -62,6 +62,10 @@ actions! {
     ContentEdited => "CONTENT_EDITED",
     ContentApproved => "CONTENT_APPROVED",
     ContentRejected => "CONTENT_REJECTED",
+    PackageBuilt => "PACKAGE_BUILT",
+    PackagePublished => "PACKAGE_PUBLISHED",
+    PackageArchived => "PACKAGE_ARCHIVED",
+    EnrollmentCreated => "ENROLLMENT_CREATED",
 }
 
 impl fmt::Display for AuditAction {

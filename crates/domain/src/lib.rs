@@ -6,6 +6,7 @@ pub mod content;
 pub mod identity;
 pub mod jobs;
 pub mod offline;
+pub mod package;
 pub mod schemas;
 pub mod validate;
 
@@ -13,4 +14,5 @@ pub use audit::{AuditAction, AuditRecord, canonical_json};
 pub use content::{Brief, Lesson, Level, Project, Quiz, Syllabus};
 pub use identity::{Email, ParseError, Password, Role, TenantName, TenantSlug};
 pub use jobs::{JobKind, JobStatus};
+pub use package::{BuildError, Built, CoursePackage};
 pub use validate::{Valid, Violation, Violations};

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 
 use crate::content::{Brief, Lesson, Project, Quiz, Syllabus};
+use crate::package::CoursePackage;
 
 fn schema_of<T: JsonSchema>() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
@@ -17,6 +18,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("lesson.schema.json", schema_of::<Lesson>()),
         ("quiz.schema.json", schema_of::<Quiz>()),
         ("project.schema.json", schema_of::<Project>()),
+        ("course-package.schema.json", schema_of::<CoursePackage>()),
     ]
 }
 

@@ -6,7 +6,9 @@ pub mod admin;
 pub mod auth;
 pub mod content;
 pub mod content_pages;
+pub mod courses;
 pub mod csrf;
+pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -75,6 +77,8 @@ pub struct AppState {
     pub objects: store::Objects,
     pub config: Arc<WebConfig>,
     pub metrics: PrometheusHandle,
+    /// Published packages, parsed once (they never change).
+    pub packages: Arc<delivery::PackageCache>,
 }
 
 impl AppState {
@@ -84,6 +88,7 @@ impl AppState {
             objects,
             config: Arc::new(config),
             metrics: metrics::install(),
+            packages: Arc::default(),
         }
     }
 }
@@ -124,6 +129,8 @@ pub fn app(state: AppState) -> Router {
         .merge(sessions::router())
         .merge(admin::router())
         .merge(learn::router())
+        .merge(delivery::router())
+        .merge(courses::router())
         .merge(platform::router())
         .merge(jobs::router())
         .merge(content::router())

@@ -49,6 +49,7 @@ fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
     if c.role.is_staff() {
         items.push(("/admin", "Dashboard"));
         items.push(("/admin/syllabi", "Syllabi"));
+        items.push(("/admin/courses", "Courses"));
     }
     if c.role == Role::Admin {
         items.push(("/admin/jobs", "Jobs"));

@@ -96,10 +96,9 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     db::migrate::run(&database.pool).await?;
     let people = seed(&database.pool).await?;
     let objects = store::Objects::from_url(&config.object_store_url)?;
-    if generate_sample(&database.pool, objects).await? {
-        println!(
-            "Generated a sample course (offline drafts): its syllabus is approved, its content awaits review."
-        );
+    let samples = prepare_samples(&database.pool, objects).await?;
+    for line in &samples.notes {
+        println!("{line}");
     }
     let bind = args.bind.clone().unwrap_or_else(|| config.bind.to_string());
     println!();
@@ -115,12 +114,182 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         "Admin: http://{bind}/admin   Syllabi to review: http://{bind}/admin/syllabi   Jobs: http://{bind}/admin/jobs"
     );
     println!(
-        "Audit log: http://{bind}/admin/audit   Ops: http://{bind}/admin/ops   Learner: http://{bind}/learn"
+        "Courses: http://{bind}/admin/courses   Audit log: http://{bind}/admin/audit   Ops: http://{bind}/admin/ops"
     );
+    if let Some(course) = samples.published {
+        println!(
+            "Learner: http://{bind}/learn   The published course: http://{bind}/learn/{course}   Lesson 1: http://{bind}/learn/{course}/lesson/1"
+        );
+    }
+    if let Some(syllabus) = samples.awaiting_review {
+        println!("A syllabus awaiting review: http://{bind}/admin/syllabi/{syllabus}");
+    }
     println!("Press Ctrl-C to stop.");
     println!();
     super::serve::listen(config, args, database).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the demo prepared.
+#[derive(Debug, Default)]
+pub struct Samples {
+    pub notes: Vec<String>,
+    /// The published sample course (its syllabus id).
+    pub published: Option<uuid::Uuid>,
+    /// The second sample's syllabus, left for a reviewer.
+    pub awaiting_review: Option<uuid::Uuid>,
+}
+
+/// The demo's content, each step once per tenant: the first sample generated, its content
+/// approved by the demo reviewer and version 1 published by the demo admin; the second
+/// sample's syllabus generated and left awaiting review.
+pub async fn prepare_samples(
+    pool: &db::PgPool,
+    objects: store::Objects,
+) -> anyhow::Result<Samples> {
+    let mut out = Samples::default();
+    let Some(tenant) = db::tenants::find_by_slug(pool, TENANT_SLUG).await? else {
+        return Ok(out);
+    };
+    if generate_sample(pool, objects.clone()).await? {
+        out.notes.push(
+            "Generated a sample course with the offline provider; its syllabus is approved.".into(),
+        );
+    }
+    let user = |email: &'static str| async move {
+        db::users::credentials(pool, &Email::parse(email)?)
+            .await?
+            .map(|c| c.user.id)
+            .ok_or_else(|| anyhow::anyhow!("{email} is missing"))
+    };
+    let (admin, reviewer) = (user(PEOPLE[0].0).await?, user(PEOPLE[1].0).await?);
+    let syllabus: Option<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT a.id FROM artifacts a JOIN briefs b ON b.id = a.brief_id
+         WHERE a.tenant_id = $1 AND a.kind = 'SYLLABUS' AND a.status = 'APPROVED' AND b.body->>'title' = $2
+         ORDER BY a.created_at LIMIT 1",
+    )
+    .bind(tenant.id)
+    .bind(sample_brief()["title"].as_str())
+    .fetch_optional(pool)
+    .await?;
+    if let Some(course) = syllabus {
+        let packaged = db::packages::versions(pool, tenant.id, course)
+            .await?
+            .is_some_and(|v| !v.is_empty());
+        if !packaged {
+            let drafts: Vec<uuid::Uuid> = sqlx::query_scalar(
+                "SELECT id FROM artifacts WHERE syllabus_id = $1 AND status = 'DRAFT' ORDER BY created_at, id",
+            )
+            .bind(course)
+            .fetch_all(pool)
+            .await?;
+            let mut tx = pool.begin().await?;
+            for id in &drafts {
+                db::artifacts::review(
+                    &mut tx,
+                    tenant.id,
+                    *id,
+                    reviewer,
+                    true,
+                    Some("Approved by `coursewright demo` so that the sample course can be published"),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            tx.commit().await?;
+            let built = db::packages::build(pool, tenant.id, course, Some(admin))
+                .await
+                .map_err(|e| anyhow::anyhow!("building the sample course: {e}"))?;
+            db::packages::publish(pool, tenant.id, course, built.version, admin)
+                .await
+                .map_err(|e| anyhow::anyhow!("publishing the sample course: {e}"))?;
+            out.notes.push(format!(
+                "Approved its {} content drafts (as the demo reviewer) and published version {} for learners.",
+                drafts.len(),
+                built.version
+            ));
+        }
+        let active = db::packages::versions(pool, tenant.id, course)
+            .await?
+            .is_some_and(|v| v.iter().any(|p| p.active));
+        out.published = active.then_some(course);
+    }
+    out.awaiting_review = second_sample(pool, objects, tenant.id, admin).await?;
+    Ok(out)
+}
+
+/// The second sample brief: its syllabus is generated and left for a reviewer.
+fn second_brief() -> serde_json::Value {
+    json!({
+        "title": "Data visualisation that people read",
+        "audience": "Analysts and team leads who present numbers to colleagues",
+        "level": "intermediate",
+        "timeBudgetHours": 4,
+        "teachingStyle": "critique real charts, then redraw them",
+        "constraints": ["practical"]
+    })
+}
+
+/// Generates the second sample's syllabus once; returns it while it awaits review.
+async fn second_sample(
+    pool: &db::PgPool,
+    objects: store::Objects,
+    tenant_id: uuid::Uuid,
+    admin: uuid::Uuid,
+) -> anyhow::Result<Option<uuid::Uuid>> {
+    let title = second_brief()["title"].as_str().map(str::to_owned);
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM briefs WHERE tenant_id = $1 AND body->>'title' = $2)",
+    )
+    .bind(tenant_id)
+    .bind(&title)
+    .fetch_one(pool)
+    .await?;
+    if !exists {
+        let mut tx = pool.begin().await?;
+        let brief_id =
+            db::artifacts::create_brief(&mut tx, tenant_id, &second_brief(), admin).await?;
+        db::jobs::create(
+            &mut tx,
+            db::jobs::NewJob {
+                tenant_id,
+                kind: &domain::JobKind::parse("GENERATE_SYLLABUS")?,
+                target_type: "brief",
+                target_id: &brief_id.to_string(),
+                instruction: json!({ "briefId": brief_id }),
+                created_by: Some(admin),
+                start: db::jobs::Start::Pending,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        let w = offline_worker(pool, objects);
+        while w.run_one().await?.is_some() {}
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT a.id FROM artifacts a JOIN briefs b ON b.id = a.brief_id
+         WHERE a.tenant_id = $1 AND a.kind = 'SYLLABUS' AND a.status = 'DRAFT' AND b.body->>'title' = $2
+         ORDER BY a.created_at DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .bind(&title)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A worker that runs queued jobs in-process with the offline provider.
+fn offline_worker(pool: &db::PgPool, objects: store::Objects) -> worker::Worker {
+    let llm = worker::generation::llm(pool.clone(), std::sync::Arc::new(llm::Offline), 4);
+    let registry = worker::generation::register(worker::Registry::new(), pool.clone(), llm);
+    worker::Worker::new(
+        pool.clone(),
+        registry,
+        objects,
+        worker::WorkerConfig {
+            id: "demo".into(),
+            ..Default::default()
+        },
+    )
 }
 
 /// The sample brief the demo generates from.
@@ -174,17 +343,7 @@ pub async fn generate_sample(pool: &db::PgPool, objects: store::Objects) -> anyh
     .await?;
     tx.commit().await?;
 
-    let llm = worker::generation::llm(pool.clone(), std::sync::Arc::new(llm::Offline), 4);
-    let registry = worker::generation::register(worker::Registry::new(), pool.clone(), llm);
-    let w = worker::Worker::new(
-        pool.clone(),
-        registry,
-        objects,
-        worker::WorkerConfig {
-            id: "demo".into(),
-            ..Default::default()
-        },
-    );
+    let w = offline_worker(pool, objects);
     while w.run_one().await?.is_some() {}
 
     let (syllabus_id, body): (uuid::Uuid, serde_json::Value) =

@@ -85,6 +85,10 @@ async fn shot(c: &Client, name: &str) {
 }
 
 async fn sign_in(c: &Client, base: &str, email: &str) {
+    sign_in_to(c, base, email, "/admin").await;
+}
+
+async fn sign_in_to(c: &Client, base: &str, email: &str, lands_on: &str) {
     c.goto(&format!("{base}/login")).await.expect("login page");
     c.find(Locator::Css("#email"))
         .await
@@ -104,7 +108,7 @@ async fn sign_in(c: &Client, base: &str, email: &str) {
         .click()
         .await
         .expect("click");
-    wait_for_path(c, "/admin").await;
+    wait_for_path(c, lands_on).await;
 }
 
 async fn wait_for_path(c: &Client, path: &str) {
@@ -325,5 +329,250 @@ async fn an_admin_briefs_and_a_reviewer_approves_in_a_real_browser() {
             .await
             .expect("note");
     assert_eq!(note.as_deref(), Some("Structure is right"));
+    c.close().await.expect("close");
+}
+
+/// Waits until `main` shows `needle`.
+async fn wait_for_text(c: &Client, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = text(c).await;
+        if t.contains(needle) {
+            return t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never showed {needle:?}; page: {t}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(c: &Client, xpath: &str) {
+    c.find(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {xpath}: {e}"));
+}
+
+/// Opens a confirmation (a `<details>` whose summary has `summary`) and confirms it.
+async fn confirm(c: &Client, summary: &str) {
+    click(
+        c,
+        &format!("//details[summary[contains(., '{summary}')]]/summary"),
+    )
+    .await;
+    click(
+        c,
+        &format!("//details[summary[contains(., '{summary}')]]//button"),
+    )
+    .await;
+}
+
+/// Whether the page fits the window's width (nothing scrolls sideways).
+async fn fits_width(c: &Client) -> bool {
+    c.execute(
+        "return document.documentElement.scrollWidth <= window.innerWidth;",
+        vec![],
+    )
+    .await
+    .expect("script")
+    .as_bool()
+    .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
+    let db = TestDatabase::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(web::serve(
+        listener,
+        web::AppState::new(
+            db.pool.clone(),
+            web::WebConfig::default(),
+            store::Objects::in_memory(),
+        ),
+        std::future::pending(),
+    ));
+    let t = db::tenants::create(
+        &db.pool,
+        &domain::TenantSlug::parse("acme").expect("slug"),
+        &domain::TenantName::parse("Acme Learning").expect("name"),
+    )
+    .await
+    .expect("tenant");
+    let hash = web::auth::hash_password_blocking(PASSWORD).expect("hash");
+    let mut ids = Vec::new();
+    for (email, role) in [
+        ("ada@acme.test", Role::Admin),
+        ("lee@acme.test", Role::Learner),
+    ] {
+        let u = db::users::create(
+            &db.pool,
+            db::users::NewUser {
+                tenant_id: t.id,
+                email: &domain::Email::parse(email).expect("email"),
+                display_name: "",
+                role,
+                password_hash: &hash,
+                is_platform_owner: false,
+            },
+        )
+        .await
+        .expect("user");
+        ids.push(u.id);
+    }
+    let admin = ids[0];
+    let course =
+        db::testing::seed_approved_course(&db.pool, t.id, admin, "Practical SQL for analysts", 4)
+            .await;
+    let v1 = db::packages::build(&db.pool, t.id, course, Some(admin))
+        .await
+        .expect("build");
+    db::packages::publish(&db.pool, t.id, course, v1.version, admin)
+        .await
+        .expect("publish");
+
+    let (_driver, c) = browser().await;
+    c.set_window_size(1280, 900).await.expect("size");
+    sign_in_to(&c, &base, "lee@acme.test", "/learn").await;
+    wait_for_text(&c, "Practical SQL for analysts").await;
+    click(&c, "//main//a[contains(., 'View course')]").await;
+    wait_for_text(&c, "Course outline").await;
+    click(&c, "//button[contains(., 'Enroll in this course')]").await;
+    wait_for_path(&c, &format!("/learn/{course}/lesson/1")).await;
+    let body = wait_for_text(&c, "You are enrolled").await;
+    assert!(
+        body.contains("Lesson 1 of")
+            && body.contains("Key takeaways")
+            && body.contains("course version 1"),
+        "{body}"
+    );
+    let first_title = c
+        .find(Locator::Css("main h1"))
+        .await
+        .expect("h1")
+        .text()
+        .await
+        .expect("title");
+    shot(&c, "learner-lesson-desktop").await;
+    assert!(fits_width(&c).await, "the lesson fits a desktop window");
+    c.set_window_size(390, 844).await.expect("phone");
+    c.refresh().await.expect("reload");
+    wait_for_text(&c, "Key takeaways").await;
+    assert!(fits_width(&c).await, "the lesson fits a phone screen");
+    shot(&c, "learner-lesson-phone").await;
+    c.set_window_size(1280, 900).await.expect("desktop");
+
+    // Keyboard: the first Tab reaches the skip link.
+    c.find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .send_keys("\u{E004}")
+        .await
+        .expect("tab");
+    let focused = c
+        .execute("return document.activeElement.className;", vec![])
+        .await
+        .expect("script");
+    assert_eq!(focused, json!("skip"), "Tab first reaches the skip link");
+
+    click(&c, "//button[contains(., 'Mark complete')]").await;
+    wait_for_path(&c, &format!("/learn/{course}/lesson/2")).await;
+    wait_for_text(&c, "Lesson 1 done").await;
+    click(&c, "//a[contains(., 'Take the quiz')]").await;
+    wait_for_path(&c, &format!("/learn/{course}/lesson/2/quiz")).await;
+    let questions = c
+        .find_all(Locator::Css("fieldset.question"))
+        .await
+        .expect("questions")
+        .len();
+    assert!(questions >= 1);
+    for q in 1..=questions {
+        c.find(Locator::Css(&format!("input[name=q{q}][value='0']")))
+            .await
+            .expect("option")
+            .click()
+            .await
+            .expect("choose");
+    }
+    click(&c, "//button[contains(., 'Submit answers')]").await;
+    let body = wait_for_text(&c, "Your attempts").await;
+    assert!(
+        body.contains(&format!("/ {questions}")) && body.contains("correct answer"),
+        "{body}"
+    );
+    shot(&c, "learner-quiz-result").await;
+    c.goto(&format!("{base}/learn")).await.expect("catalogue");
+    let body = wait_for_text(&c, "Enrolled").await;
+    assert!(
+        body.contains("1 of"),
+        "the catalogue shows progress: {body}"
+    );
+
+    // The admin rewrites lesson 1, builds and publishes version 2.
+    let (ref_id, module_id, mut lesson): (String, String, serde_json::Value) = sqlx::query_as(
+        "SELECT ref_id, module_id, body FROM artifacts WHERE kind = 'LESSON' AND ref_id = 'm1-l1'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("lesson");
+    lesson["title"] = json!("Rewritten: first steps with SQL");
+    db::testing::insert_approved(
+        &db.pool,
+        t.id,
+        admin,
+        "LESSON",
+        Some(course),
+        None,
+        &ref_id,
+        Some(&module_id),
+        "Rewritten: first steps with SQL",
+        &lesson,
+    )
+    .await;
+    c.delete_all_cookies().await.expect("sign out");
+    sign_in(&c, &base, "ada@acme.test").await;
+    c.goto(&format!("{base}/admin/courses/{course}"))
+        .await
+        .expect("course page");
+    confirm(&c, "Build version 2").await;
+    wait_for_text(&c, "Built version 2").await;
+    confirm(&c, "Publish v2").await;
+    wait_for_text(&c, "learners now get version 2").await;
+    shot(&c, "admin-course-versions").await;
+
+    c.delete_all_cookies().await.expect("sign out");
+    sign_in_to(&c, &base, "lee@acme.test", "/learn").await;
+    c.goto(&format!("{base}/learn/{course}/lesson/1"))
+        .await
+        .expect("lesson 1");
+    let body = wait_for_text(&c, "course version 2").await;
+    assert!(
+        body.contains("Rewritten: first steps with SQL") && body.contains("1 of"),
+        "version 2, progress kept: {body}"
+    );
+
+    // Rollback brings version 1 back.
+    c.delete_all_cookies().await.expect("sign out");
+    sign_in(&c, &base, "ada@acme.test").await;
+    c.goto(&format!("{base}/admin/courses/{course}"))
+        .await
+        .expect("course page");
+    confirm(&c, "Roll back to v1").await;
+    wait_for_text(&c, "Rolled back").await;
+    c.delete_all_cookies().await.expect("sign out");
+    sign_in_to(&c, &base, "lee@acme.test", "/learn").await;
+    c.goto(&format!("{base}/learn/{course}/lesson/1"))
+        .await
+        .expect("lesson 1");
+    let body = wait_for_text(&c, "course version 1").await;
+    assert!(body.contains(&first_title), "{body}");
+    assert!(!body.contains("Rewritten"), "{body}");
     c.close().await.expect("close");
 }

@@ -333,34 +333,56 @@ async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
     }
 
     let objects = store::Objects::in_memory();
-    assert!(
-        coursewright::commands::demo::generate_sample(&db.pool, objects.clone())
-            .await
-            .expect("sample")
+    let samples = coursewright::commands::demo::prepare_samples(&db.pool, objects.clone())
+        .await
+        .expect("samples");
+    let course = samples.published.expect("a published course");
+    let review = samples.awaiting_review.expect("a syllabus awaiting review");
+    let again = coursewright::commands::demo::prepare_samples(&db.pool, objects)
+        .await
+        .expect("again");
+    assert_eq!(
+        (again.published, again.awaiting_review),
+        (Some(course), Some(review))
     );
-    assert!(
-        !coursewright::commands::demo::generate_sample(&db.pool, objects)
-            .await
-            .expect("again"),
-        "once per tenant"
-    );
+    assert!(again.notes.is_empty(), "once per tenant: {:?}", again.notes);
+
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT kind, status, count(*) FROM artifacts GROUP BY kind, status ORDER BY kind",
+        "SELECT kind, status, count(*) FROM artifacts GROUP BY kind, status ORDER BY kind, status",
     )
     .fetch_all(&db.pool)
     .await
     .expect("artifacts");
-    let get = |k: &str| rows.iter().find(|r| r.0 == k).map(|r| (r.1.as_str(), r.2));
-    assert_eq!(get("SYLLABUS"), Some(("APPROVED", 1)));
-    assert_eq!(
-        get("LESSON").map(|r| r.0),
-        Some("DRAFT"),
-        "content awaits review: {rows:?}"
-    );
-    assert!(
-        get("QUIZ").is_some() && get("PROJECT").is_some(),
-        "{rows:?}"
-    );
+    let statuses = |k: &str| {
+        rows.iter()
+            .filter(|r| r.0 == k)
+            .map(|r| r.1.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(statuses("SYLLABUS"), vec!["APPROVED", "DRAFT"], "{rows:?}");
+    for k in ["LESSON", "QUIZ", "PROJECT"] {
+        assert_eq!(
+            statuses(k),
+            vec!["APPROVED"],
+            "the sample's content is approved: {rows:?}"
+        );
+    }
+    let published: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT p.version, p.status FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
+         WHERE o.scope_ref = $1",
+    )
+    .bind(course.to_string())
+    .fetch_all(&db.pool)
+    .await
+    .expect("pointer");
+    assert_eq!(published, vec![(1, "PUBLISHED".to_owned())]);
+    let notes: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT review_note FROM artifacts WHERE kind <> 'SYLLABUS'")
+            .fetch_all(&db.pool)
+            .await
+            .expect("notes");
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].contains("coursewright demo"), "{notes:?}");
     let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status <> 'COMPLETED'")
         .fetch_one(&db.pool)
         .await

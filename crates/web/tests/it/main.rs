@@ -5,4 +5,5 @@ mod auth;
 mod guards;
 mod http;
 mod jobs;
+mod publishing;
 mod support;

@@ -1,0 +1,414 @@
+//! Packaging and publishing for staff (phases 7.6, 8.2, 8.3, 15): the read APIs
+//! `/api/courses…`, the actions (build a package, publish or roll back, archive) as JSON and
+//! as pages, and the admin courses pages with a learner's-eye preview.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use db::packages::{self, CourseSummary, HistoryEntry, PackageRow};
+use domain::{CoursePackage, Role};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::content::STAFF;
+use crate::error::WebError;
+use crate::extract::Path;
+use crate::learn::{LessonView, lesson_view};
+use crate::pages::{self, JsonBlock, Layout, PageCtx, render};
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/courses", get(api_list))
+        .route("/api/courses/{course}", get(api_versions))
+        .route("/api/courses/{course}/{version}", get(api_version))
+        .route("/api/admin/courses/{course}/packages", post(api_build))
+        .route(
+            "/api/admin/courses/{course}/versions/{version}/publish",
+            post(api_publish),
+        )
+        .route(
+            "/api/admin/courses/{course}/versions/{version}/archive",
+            post(api_archive),
+        )
+        .route("/admin/courses", get(list_page))
+        .route("/admin/courses/{course}", get(course_page))
+        .route("/admin/courses/{course}/build", post(build_form))
+        .route("/admin/courses/{course}/{version}", get(version_page))
+        .route("/admin/courses/{course}/{version}/download", get(download))
+        .route(
+            "/admin/courses/{course}/{version}/publish",
+            post(publish_form),
+        )
+        .route(
+            "/admin/courses/{course}/{version}/archive",
+            post(archive_form),
+        )
+}
+
+fn summary_json(c: &CourseSummary) -> Value {
+    json!({
+        "syllabusId": c.syllabus_id, "title": c.title, "latestVersion": c.latest_version,
+        "activeVersion": c.active_version, "versions": c.versions, "learners": c.learners,
+    })
+}
+
+async fn api_list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Value>, WebError> {
+    caller.require_role(STAFF)?;
+    let rows = packages::courses(&state.pool, caller.tenant_id).await?;
+    Ok(axum::Json(
+        json!({ "items": rows.iter().map(summary_json).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn api_versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(course): Path<Uuid>,
+) -> Result<axum::Json<Value>, WebError> {
+    caller.require_role(STAFF)?;
+    let versions = packages::versions(&state.pool, caller.tenant_id, course)
+        .await?
+        .ok_or_else(|| WebError::not_found("course"))?;
+    let history = packages::history(&state.pool, caller.tenant_id, course).await?;
+    Ok(axum::Json(json!({
+        "syllabusId": course,
+        "activeVersion": versions.iter().find(|v| v.active).map(|v| v.version),
+        "versions": versions,
+        "history": history,
+    })))
+}
+
+async fn api_version(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<Response, WebError> {
+    caller.require_role(STAFF)?;
+    let (row, body) = packages::version(&state.pool, caller.tenant_id, course, version)
+        .await?
+        .ok_or_else(|| WebError::not_found("course version"))?;
+    let mut res = axum::Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", row.content_hash)) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(res)
+}
+
+async fn api_build(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(course): Path<Uuid>,
+) -> Result<(StatusCode, axum::Json<PackageRow>), WebError> {
+    caller.require_role(ADMIN)?;
+    let row = packages::build(&state.pool, caller.tenant_id, course, Some(caller.user_id)).await?;
+    Ok((StatusCode::CREATED, axum::Json(row)))
+}
+
+async fn api_publish(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<axum::Json<packages::Published>, WebError> {
+    caller.require_role(ADMIN)?;
+    let done = packages::publish(
+        &state.pool,
+        caller.tenant_id,
+        course,
+        version,
+        caller.user_id,
+    )
+    .await?;
+    Ok(axum::Json(done))
+}
+
+async fn api_archive(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<axum::Json<PackageRow>, WebError> {
+    caller.require_role(ADMIN)?;
+    let done = packages::archive(
+        &state.pool,
+        caller.tenant_id,
+        course,
+        version,
+        caller.user_id,
+    )
+    .await?;
+    Ok(axum::Json(done))
+}
+
+// ---- pages ----
+
+fn staff(ctx: &PageCtx) -> Result<Caller, WebError> {
+    let c = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
+    c.require_role(STAFF)?;
+    Ok(c)
+}
+
+fn go(to: String, message: &str) -> Response {
+    let mut res = Redirect::to(&to).into_response();
+    res.headers_mut()
+        .append(header::SET_COOKIE, pages::flash(message));
+    res
+}
+
+#[derive(Template)]
+#[template(path = "admin_courses.html")]
+struct ListPage {
+    layout: Layout,
+    courses: Vec<CourseSummary>,
+}
+
+async fn list_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    let courses = packages::courses(&state.pool, caller.tenant_id).await?;
+    render(&ListPage {
+        layout: ctx.layout("Courses"),
+        courses,
+    })
+}
+
+/// A version as the course page lists it, with what may be done to it.
+struct VersionLine {
+    row: PackageRow,
+    short_hash: String,
+    size: String,
+    created: String,
+    /// "Publish" or "Roll back to" when it may be made active.
+    publish_label: Option<&'static str>,
+    can_archive: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_course.html")]
+struct CoursePage {
+    layout: Layout,
+    course: Uuid,
+    title: String,
+    syllabus_status: String,
+    versions: Vec<VersionLine>,
+    history: Vec<HistoryEntry>,
+    is_admin: bool,
+    next_version: i32,
+}
+
+pub(crate) fn human_size(bytes: i32) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", f64::from(bytes) / 1_048_576.0)
+    } else if bytes >= 1024 {
+        format!("{:.1} kB", f64::from(bytes) / 1024.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+fn when(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+async fn course_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(course): Path<Uuid>,
+) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    let syllabus = db::artifacts::get(&state.pool, caller.tenant_id, course)
+        .await?
+        .filter(|a| a.kind == "SYLLABUS")
+        .ok_or_else(|| WebError::not_found("course"))?;
+    let rows = packages::versions(&state.pool, caller.tenant_id, course)
+        .await?
+        .unwrap_or_default();
+    let history = packages::history(&state.pool, caller.tenant_id, course).await?;
+    let active = rows.iter().find(|r| r.active).map(|r| r.version);
+    let is_admin = caller.role == Role::Admin;
+    let next_version = rows.first().map_or(1, |r| r.version + 1);
+    let versions = rows
+        .into_iter()
+        .map(|row| {
+            let open = !row.active && row.status == "PUBLISHED";
+            VersionLine {
+                short_hash: row.content_hash.chars().take(12).collect(),
+                size: human_size(row.size_bytes),
+                created: when(row.created_at),
+                publish_label: (open && is_admin).then_some(match active {
+                    Some(a) if a > row.version => "Roll back to",
+                    _ => "Publish",
+                }),
+                can_archive: open && is_admin,
+                row,
+            }
+        })
+        .collect();
+    render(&CoursePage {
+        layout: ctx.layout(format!("Course: {}", syllabus.title)),
+        course,
+        title: syllabus.title,
+        syllabus_status: syllabus.status,
+        versions,
+        history,
+        is_admin,
+        next_version,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin_course_version.html")]
+struct VersionPage {
+    layout: Layout,
+    row: PackageRow,
+    size: String,
+    created: String,
+    package: CoursePackage,
+    lessons: Vec<LessonView>,
+    minutes: u32,
+    block: JsonBlock,
+}
+
+async fn version_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    let (row, body) = packages::version(&state.pool, caller.tenant_id, course, version)
+        .await?
+        .ok_or_else(|| WebError::not_found("course version"))?;
+    let package: CoursePackage = serde_json::from_value(body.clone())
+        .map_err(|e| WebError::Internal(anyhow::anyhow!("stored package does not parse: {e}")))?;
+    let lessons = (1..=package.lessons.len())
+        .filter_map(|i| lesson_view(&package, i))
+        .collect();
+    render(&VersionPage {
+        layout: ctx.layout(format!("{} · version {}", row.title, row.version)),
+        size: human_size(row.size_bytes),
+        created: when(row.created_at),
+        minutes: package.minutes(),
+        block: JsonBlock::new(
+            "Package JSON",
+            format!("course-{course}-v{version}.json"),
+            &body,
+        ),
+        lessons,
+        package,
+        row,
+    })
+}
+
+async fn download(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    let (row, body) = packages::version(&state.pool, caller.tenant_id, course, version)
+        .await?
+        .ok_or_else(|| WebError::not_found("course version"))?;
+    // The canonical bytes: their SHA-256 is the recorded hash.
+    let json = domain::canonical_json(&body);
+    let disposition = format!("attachment; filename=\"course-{course}-v{version}.json\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::ETAG, format!("\"{}\"", row.content_hash)),
+        ],
+        json,
+    )
+        .into_response())
+}
+
+async fn build_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(course): Path<Uuid>,
+) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    caller.require_role(ADMIN)?;
+    let back = format!("/admin/courses/{course}");
+    match packages::build(&state.pool, caller.tenant_id, course, Some(caller.user_id)).await {
+        Ok(row) => Ok(go(
+            back,
+            &format!(
+                "Built version {} ({}). It is not live until you publish it.",
+                row.version,
+                human_size(row.size_bytes)
+            ),
+        )),
+        Err(packages::PackageError::Conflict(m) | packages::PackageError::TooLarge(m)) => {
+            Ok(go(back, &format!("Not built: {m}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn publish_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    caller.require_role(ADMIN)?;
+    let back = format!("/admin/courses/{course}");
+    match packages::publish(
+        &state.pool,
+        caller.tenant_id,
+        course,
+        version,
+        caller.user_id,
+    )
+    .await
+    {
+        Ok(done) => Ok(go(
+            back,
+            &if done.rollback {
+                format!("Rolled back: learners now get version {version}.")
+            } else {
+                format!("Published: learners now get version {version}.")
+            },
+        )),
+        Err(packages::PackageError::Conflict(m)) => Ok(go(back, &format!("Not published: {m}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn archive_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    caller.require_role(ADMIN)?;
+    let back = format!("/admin/courses/{course}");
+    match packages::archive(
+        &state.pool,
+        caller.tenant_id,
+        course,
+        version,
+        caller.user_id,
+    )
+    .await
+    {
+        Ok(_) => Ok(go(back, &format!("Archived version {version}."))),
+        Err(packages::PackageError::Conflict(m)) => Ok(go(back, &format!("Not archived: {m}"))),
+        Err(e) => Err(e.into()),
+    }
+}
