@@ -175,3 +175,30 @@ CREATE TABLE quiz_attempts (
 CREATE INDEX quiz_attempts_user_idx ON quiz_attempts (user_id, course_id, lesson_id, created_at DESC);
 CREATE TRIGGER quiz_attempts_no_update_delete BEFORE UPDATE OR DELETE ON quiz_attempts
     FOR EACH ROW EXECUTE FUNCTION reject_mutation();
+
+-- Web processes keep sessions, course pointers and learners' progress in memory; these
+-- notifications tell every process what to forget when the rows behind them change.
+CREATE FUNCTION cw_notify_cache() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'sessions' THEN
+        PERFORM pg_notify('cw_cache', 'session:' || encode(OLD.id_hash, 'hex'));
+    ELSIF TG_TABLE_NAME = 'users' THEN
+        PERFORM pg_notify('cw_cache', 'user:' || NEW.id);
+    ELSIF TG_TABLE_NAME = 'published_outputs' THEN
+        PERFORM pg_notify('cw_cache', 'course:' || NEW.scope_ref);
+    ELSE
+        PERFORM pg_notify('cw_cache', 'learner:' || NEW.user_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sessions_notify_cache AFTER DELETE ON sessions
+    FOR EACH ROW EXECUTE FUNCTION cw_notify_cache();
+CREATE TRIGGER users_notify_cache AFTER UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION cw_notify_cache();
+CREATE TRIGGER published_outputs_notify_cache AFTER INSERT OR UPDATE ON published_outputs
+    FOR EACH ROW EXECUTE FUNCTION cw_notify_cache();
+CREATE TRIGGER enrollments_notify_cache AFTER INSERT ON enrollments
+    FOR EACH ROW EXECUTE FUNCTION cw_notify_cache();
+CREATE TRIGGER lesson_progress_notify_cache AFTER INSERT OR UPDATE ON lesson_progress
+    FOR EACH ROW EXECUTE FUNCTION cw_notify_cache();

@@ -17,7 +17,8 @@ pub struct SessionUser {
     pub tenant_slug: String,
 }
 
-fn digest(token: &str) -> Vec<u8> {
+/// The SHA-256 of a session token: what the table stores.
+pub fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -74,6 +75,43 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<SessionUser>, s
         tenant_name: r.tenant_name,
         tenant_slug: r.tenant_slug,
     }))
+}
+
+/// [`lookup`] by the token's digest, with the session's expiry (for callers that cache).
+pub async fn lookup_digest(
+    pool: &PgPool,
+    id_hash: &[u8],
+) -> Result<Option<(SessionUser, OffsetDateTime)>, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "SELECT u.id, u.tenant_id, u.email, u.display_name, u.role, u.is_platform_owner,
+                u.created_at, t.name AS tenant_name, t.slug AS tenant_slug, s.expires_at
+         FROM sessions s
+         JOIN users u ON u.id = s.user_id
+         JOIN tenants t ON t.id = u.tenant_id
+         WHERE s.id_hash = $1 AND s.expires_at > now()",
+    )
+    .bind(id_hash)
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let role: String = r.try_get("role")?;
+    Ok(Some((
+        SessionUser {
+            user: User {
+                id: r.try_get("id")?,
+                tenant_id: r.try_get("tenant_id")?,
+                email: r.try_get("email")?,
+                display_name: r.try_get("display_name")?,
+                role: role.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                is_platform_owner: r.try_get("is_platform_owner")?,
+                created_at: r.try_get("created_at")?,
+            },
+            tenant_name: r.try_get("tenant_name")?,
+            tenant_slug: r.try_get("tenant_slug")?,
+        },
+        r.try_get("expires_at")?,
+    )))
 }
 
 /// Ends one session; true if it existed.

@@ -111,9 +111,7 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<Caller>, 
     }
     let token = cookie(&parts.headers, cookie_name(state.config.secure_cookies));
     let caller = match token {
-        Some(t) => db::sessions::lookup(&state.pool, t)
-            .await?
-            .map(Caller::from),
+        Some(t) => state.hot.session(&state.pool, t).await?.map(Caller::from),
         None => None,
     };
     parts.extensions.insert(Resolved(caller.clone()));
@@ -295,6 +293,7 @@ pub async fn login(
     let mut tx = state.pool.begin().await?;
     if let Some(old) = old_token {
         db::sessions::delete(&mut *tx, old).await?;
+        state.hot.forget_session(old);
     }
     let token = db::sessions::create(&mut *tx, creds.user.id, state.config.session_ttl).await?;
     audit::record(
@@ -335,6 +334,7 @@ pub async fn logout(
         .await;
     }
     tx.commit().await?;
+    state.hot.forget_session(token);
     Ok(())
 }
 

@@ -128,6 +128,7 @@ async fn api_publish(
         caller.user_id,
     )
     .await?;
+    state.hot.forget_course(course);
     Ok(axum::Json(done))
 }
 
@@ -377,14 +378,17 @@ async fn publish_form(
     )
     .await
     {
-        Ok(done) => Ok(go(
-            back,
-            &if done.rollback {
-                format!("Rolled back: learners now get version {version}.")
-            } else {
-                format!("Published: learners now get version {version}.")
-            },
-        )),
+        Ok(done) => Ok({
+            state.hot.forget_course(course);
+            go(
+                back,
+                &if done.rollback {
+                    format!("Rolled back: learners now get version {version}.")
+                } else {
+                    format!("Published: learners now get version {version}.")
+                },
+            )
+        }),
         Err(packages::PackageError::Conflict(m)) => Ok(go(back, &format!("Not published: {m}"))),
         Err(e) => Err(e.into()),
     }

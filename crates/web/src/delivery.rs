@@ -150,7 +150,9 @@ pub(crate) async fn open(
     caller: &Caller,
     course_id: Uuid,
 ) -> Result<(LearnerView, Arc<Loaded>), WebError> {
-    let view = packages::learner_view(&state.pool, caller.tenant_id, course_id, caller.user_id)
+    let view = state
+        .hot
+        .learner_view(&state.pool, caller.tenant_id, course_id, caller.user_id)
         .await?
         .ok_or_else(not_published)?;
     let loaded = state
@@ -259,6 +261,7 @@ async fn enroll(
 ) -> Result<(StatusCode, axum::Json<Value>), WebError> {
     let created =
         packages::enroll(&state.pool, caller.tenant_id, caller.user_id, b.course_id).await?;
+    state.hot.forget_learner(caller.user_id);
     Ok((
         if created {
             StatusCode::CREATED
@@ -328,6 +331,7 @@ pub(crate) async fn mark(
         version,
     )
     .await?;
+    state.hot.forget_learner(caller.user_id);
     Ok(())
 }
 

@@ -235,6 +235,7 @@ async fn enroll_form(
     let caller = signed_in(&ctx)?;
     let created =
         packages::enroll(&state.pool, caller.tenant_id, caller.user_id, course_id).await?;
+    state.hot.forget_learner(caller.user_id);
     Ok(go(
         format!("/learn/{course_id}/lesson/1"),
         if created {

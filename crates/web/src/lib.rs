@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod hot;
 pub mod jobs;
 pub mod learn;
 pub mod metrics;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Published packages, parsed once (they never change).
     pub packages: Arc<delivery::PackageCache>,
+    /// Sessions and learners' views, kept in memory while invalidations are heard.
+    pub hot: Arc<hot::Hot>,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: metrics::install(),
             packages: Arc::default(),
+            hot: Arc::default(),
         }
     }
 }
@@ -186,8 +190,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (hot, pool) = (state.hot.clone(), state.pool.clone());
+    let listening = tokio::spawn(async move { hot.listen(pool).await });
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    listening.abort();
+    served
 }

@@ -908,3 +908,73 @@ async fn learner_pages_render_the_active_course_and_take_forms() {
     );
     assert_eq!(c.get(&c.learner, "/admin/courses").await.status(), 403);
 }
+
+#[tokio::test]
+async fn what_another_process_changes_reaches_learners_of_this_one() {
+    let c = course().await;
+    c.build().await;
+    c.build().await;
+    assert_eq!(c.publish(1).await.status(), 200);
+    // Let the invalidation listener connect, then warm this process's caches.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for _ in 0..3 {
+        assert_eq!(c.learner_course(&c.learner).await.1["version"], 1);
+    }
+    let until = |what: &'static str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        move || {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} never reached this process"
+            )
+        }
+    };
+
+    // Another replica moves the pointer straight in the database.
+    db::packages::publish(&c.app.db.pool, c.tenant.id, c.course, 2, c.admin_id)
+        .await
+        .expect("publish elsewhere");
+    let check = until("the pointer move");
+    while c.learner_course(&c.learner).await.1["version"] != 2 {
+        check();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Another replica enrolls the learner and records progress.
+    db::packages::enroll(&c.app.db.pool, c.tenant.id, learner_id(&c).await, c.course)
+        .await
+        .expect("enroll elsewhere");
+    let check = until("the enrollment");
+    loop {
+        let p: Value = c
+            .get(&c.learner, &format!("/api/learn/progress/{}", c.course))
+            .await
+            .json()
+            .await
+            .expect("json");
+        if p["enrolled"] == true {
+            break;
+        }
+        check();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // A session ended elsewhere (a password reset, say) stops working here.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(learner_id(&c).await)
+        .execute(&c.app.db.pool)
+        .await
+        .expect("end sessions");
+    let check = until("the ended session");
+    while c.get(&c.learner, "/api/learn/courses").await.status() != 401 {
+        check();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn learner_id(c: &Course) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = 'learner@acme.test'")
+        .fetch_one(&c.app.db.pool)
+        .await
+        .expect("learner")
+}
