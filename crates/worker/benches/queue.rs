@@ -1,6 +1,7 @@
 //! Drains N no-op jobs through the real worker path (claim → executor → output → guarded
 //! completion, each with its audit rows, one commit per claim and per finish) with C
-//! concurrent claimers, and prints one JSON line per C: jobs/s, claim latency p50/p99 and
+//! concurrent claimers (each, like a worker slot, claims again while its last job's finish
+//! commits), and prints one JSON line per C: jobs/s, claim latency p50/p99 and
 //! duplicates. Run by `bench/queue.sh` beside graphile-worker; not a test.
 //!
 //!   cargo bench -p worker --bench queue -- --jobs 50000 --concurrency 1,4,16 --database-url URL
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use uuid::Uuid;
 use worker::executor::BoxFuture;
-use worker::{Executor, JobFailure, JobInput, JobOutput, Registry, Worker, WorkerConfig};
+use worker::{Executor, Finished, JobFailure, JobInput, JobOutput, Registry, Worker, WorkerConfig};
 
 struct Noop(Arc<Mutex<HashMap<Uuid, u32>>>);
 
@@ -105,20 +106,35 @@ async fn main() -> anyhow::Result<()> {
             },
         );
         let started = Instant::now();
+        // As in `Worker::run`: a claimer is free for its next claim once the executor returns;
+        // the job's finish (its own commit) goes on beside it, at most C of them at once.
+        let finishing = Arc::new(tokio::sync::Semaphore::new(c));
         let mut tasks = Vec::new();
         for _ in 0..c {
-            let (pool, worker) = (pool.clone(), worker.clone());
+            let (pool, worker, finishing) = (pool.clone(), worker.clone(), finishing.clone());
             tasks.push(tokio::spawn(async move {
                 let mut claims = Vec::new();
+                let mut finishes = tokio::task::JoinSet::new();
                 loop {
                     let t = Instant::now();
                     let Some(job) =
                         db::jobs::claim(&pool, "bench", Duration::from_secs(60)).await?
                     else {
+                        while let Some(f) = finishes.join_next().await {
+                            anyhow::ensure!(f? == Finished::Completed, "a job did not complete");
+                        }
                         return anyhow::Ok(claims);
                     };
                     claims.push(t.elapsed().as_secs_f64() * 1e3);
-                    worker.execute(job).await;
+                    let ran = worker.run_executor(job).await;
+                    let permit = finishing.clone().acquire_owned().await?;
+                    finishes.spawn(async move {
+                        let _permit = permit;
+                        ran.finish().await
+                    });
+                    while let Some(f) = finishes.try_join_next() {
+                        anyhow::ensure!(f? == Finished::Completed, "a job did not complete");
+                    }
                 }
             }));
         }

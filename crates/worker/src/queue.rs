@@ -10,10 +10,10 @@ use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use store::Objects;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::executor::{JobFailure, JobInput, Registry};
+use crate::executor::{JobFailure, JobInput, JobOutput, Registry};
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
@@ -52,28 +52,82 @@ pub enum Finished {
     Abandoned,
 }
 
+/// Cheap to clone: every job's task holds one.
 #[derive(Clone)]
-pub struct Worker {
+pub struct Worker(Arc<Inner>);
+
+struct Inner {
     pool: PgPool,
     registry: Registry,
     objects: Objects,
     config: WorkerConfig,
 }
 
+/// A claimed job whose executor has returned (or never started). What is left is the finish:
+/// storing the output and the guarded write that completes or fails the job, in its own
+/// transaction. The worker's slot is free again at this point, so the next claim overlaps
+/// this job's finish instead of waiting for its commit.
+#[must_use = "a job that ran must be finished, or its lease runs out and the reaper fails it"]
+pub struct Ran {
+    worker: Worker,
+    job: Job,
+    outcome: Outcome,
+    started: Instant,
+}
+
+enum Outcome {
+    Output(JobOutput),
+    Failure(JobFailure),
+    /// The claim was lost (or the job had no token): there is nothing to write.
+    Lost,
+}
+
+impl Ran {
+    /// Stores the output and completes the job, or fails it, through a guarded write.
+    pub async fn finish(self) -> Finished {
+        let Ran {
+            worker,
+            job,
+            outcome,
+            started,
+        } = self;
+        let finished = match (job.claim_token, outcome) {
+            (Some(token), Outcome::Output(output)) => worker.complete(&job, token, &output).await,
+            (Some(token), Outcome::Failure(failure)) => worker.fail(&job, token, failure).await,
+            (None, _) | (_, Outcome::Lost) => Finished::Abandoned,
+        };
+        let outcome = match &finished {
+            Finished::Completed => "completed",
+            Finished::Failed(_) => "failed",
+            Finished::Abandoned => "abandoned",
+        };
+        metrics::counter!("jobs_executed_total", "kind" => job.kind.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("job_execution_seconds", "kind" => job.kind)
+            .record(started.elapsed().as_secs_f64());
+        finished
+    }
+}
+
 impl Worker {
     pub fn new(pool: PgPool, registry: Registry, objects: Objects, config: WorkerConfig) -> Self {
-        Self {
+        Self(Arc::new(Inner {
             pool,
             registry,
             objects,
             config,
-        }
+        }))
     }
 
     /// Claims and runs jobs until `shutdown` resolves, then stops claiming and gives running
     /// jobs the grace period to finish.
+    ///
+    /// A slot is taken by a job from its claim until its executor returns; the finish (output
+    /// and guarded completion, one commit) then goes on without the slot, so the next claim
+    /// overlaps it. At most `concurrency` finishes wait at once, so a slow database holds
+    /// claims back instead of piling up finished work.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let mut listener = match PgListener::connect_with(&self.pool).await {
+        let mut listener = match PgListener::connect_with(&self.0.pool).await {
             Ok(mut l) => match l.listen(jobs::NOTIFY_CHANNEL).await {
                 Ok(()) => Some(l),
                 Err(e) => {
@@ -86,22 +140,27 @@ impl Worker {
                 None
             }
         };
-        let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let concurrency = self.0.config.concurrency.max(1);
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let finishing = Arc::new(Semaphore::new(concurrency));
         let mut running = JoinSet::new();
         tokio::pin!(shutdown);
-        tracing::info!(worker = %self.config.id, concurrency = self.config.concurrency, kinds = ?self.registry.kinds(), "worker started");
+        tracing::info!(worker = %self.0.config.id, concurrency, kinds = ?self.0.registry.kinds(), "worker started");
         loop {
             while running.try_join_next().is_some() {}
             let permit = tokio::select! {
                 p = slots.clone().acquire_owned() => p?,
                 () = &mut shutdown => break,
             };
-            match jobs::claim(&self.pool, &self.config.id, self.config.lease).await {
+            match jobs::claim(&self.0.pool, &self.0.config.id, self.0.config.lease).await {
                 Ok(Some(job)) => {
                     let me = self.clone();
+                    let finishing = finishing.clone();
                     running.spawn(async move {
-                        let _permit = permit;
-                        me.execute(job).await;
+                        let ran = me.run_executor(job).await;
+                        let _finishing = finishing.acquire_owned().await;
+                        drop(permit);
+                        ran.finish().await;
                     });
                     continue;
                 }
@@ -117,7 +176,7 @@ impl Worker {
                     Some(l) => {
                         if let Err(e) = l.recv().await {
                             tracing::warn!(error = %e, "LISTEN connection lost; it reconnects");
-                            tokio::time::sleep(self.config.poll_interval).await;
+                            tokio::time::sleep(self.0.config.poll_interval).await;
                         }
                     }
                     None => std::future::pending().await,
@@ -125,7 +184,7 @@ impl Worker {
             };
             tokio::select! {
                 () = wake => {},
-                () = tokio::time::sleep(self.config.poll_interval) => {},
+                () = tokio::time::sleep(self.0.config.poll_interval) => {},
                 () = &mut shutdown => break,
             }
         }
@@ -133,11 +192,11 @@ impl Worker {
         if n > 0 {
             tracing::info!(
                 running = n,
-                grace_s = self.config.grace.as_secs(),
+                grace_s = self.0.config.grace.as_secs(),
                 "stopping: letting running jobs finish"
             );
         }
-        let drained = tokio::time::timeout(self.config.grace, async {
+        let drained = tokio::time::timeout(self.0.config.grace, async {
             while running.join_next().await.is_some() {}
         })
         .await;
@@ -153,75 +212,46 @@ impl Worker {
 
     /// Claims and runs at most one job; for tests and `--once` style drivers.
     pub async fn run_one(&self) -> anyhow::Result<Option<(Job, Finished)>> {
-        let Some(job) = jobs::claim(&self.pool, &self.config.id, self.config.lease).await? else {
+        let Some(job) = jobs::claim(&self.0.pool, &self.0.config.id, self.0.config.lease).await?
+        else {
             return Ok(None);
         };
         let finished = self.execute(job.clone()).await;
         Ok(Some((job, finished)))
     }
 
-    /// Runs one claimed job to its end.
+    /// Runs one claimed job to its end: [`Worker::run_executor`], then [`Ran::finish`].
     pub async fn execute(&self, job: Job) -> Finished {
-        let started = Instant::now();
-        let kind = job.kind.clone();
-        let finished = self.execute_inner(job).await;
-        let outcome = match &finished {
-            Finished::Completed => "completed",
-            Finished::Failed(_) => "failed",
-            Finished::Abandoned => "abandoned",
-        };
-        metrics::counter!("jobs_executed_total", "kind" => kind.clone(), "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("job_execution_seconds", "kind" => kind)
-            .record(started.elapsed().as_secs_f64());
-        finished
+        self.run_executor(job).await.finish().await
     }
 
-    async fn execute_inner(&self, job: Job) -> Finished {
+    /// Runs a claimed job's executor, renewing the lease by heartbeat meanwhile, and returns
+    /// once it is done (or timed out, panicked, or the claim was lost). No transaction is
+    /// open meanwhile; nothing is written until [`Ran::finish`].
+    pub async fn run_executor(&self, job: Job) -> Ran {
+        let started = Instant::now();
+        let outcome = self.run_inner(&job).await;
+        Ran {
+            worker: self.clone(),
+            job,
+            outcome,
+            started,
+        }
+    }
+
+    async fn run_inner(&self, job: &Job) -> Outcome {
         let Some(token) = job.claim_token else {
-            return Finished::Abandoned;
+            return Outcome::Lost;
         };
-        let span = tracing::info_span!("job", id = %job.id, kind = %job.kind);
-        let _enter = span.enter();
-        drop(_enter);
-
-        let Some(executor) = self.registry.get(&job.kind) else {
-            let failure = JobFailure::new(
-                "unknown_kind",
-                format!("no executor is registered for kind {}", job.kind),
-            )
-            .with_details(json!({ "known": self.registry.kinds() }));
-            return self.fail(&job, token, failure).await;
+        let Some(executor) = self.0.registry.get(&job.kind) else {
+            return Outcome::Failure(
+                JobFailure::new(
+                    "unknown_kind",
+                    format!("no executor is registered for kind {}", job.kind),
+                )
+                .with_details(json!({ "known": self.0.registry.kinds() })),
+            );
         };
-
-        // Heartbeats until told to stop; says so when the claim is gone.
-        let (lost_tx, mut lost_rx) = watch::channel(false);
-        let (stop_tx, mut stop_rx) = watch::channel(false);
-        let heartbeat = {
-            let pool = self.pool.clone();
-            let lease = self.config.lease;
-            let id = job.id;
-            tokio::spawn(async move {
-                let every = (lease / 3).max(Duration::from_millis(50));
-                loop {
-                    tokio::select! {
-                        () = tokio::time::sleep(every) => {},
-                        _ = stop_rx.changed() => return,
-                    }
-                    match jobs::heartbeat(&pool, id, token, lease).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            let _ = lost_tx.send(true);
-                            return;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, job = %id, "heartbeat failed; retrying")
-                        }
-                    }
-                }
-            })
-        };
-
         let input = JobInput {
             job_id: job.id,
             tenant_id: job.tenant_id,
@@ -233,31 +263,40 @@ impl Worker {
         let timeout = executor.timeout();
         // Its own task, so a panic is caught as a JoinError rather than taking us down.
         let mut work = tokio::spawn(async move { executor.run(input).await });
-        let result = tokio::select! {
-            r = tokio::time::timeout(timeout, &mut work) => Some(r),
-            _ = lost_rx.changed() => None,
-        };
-        let _ = stop_tx.send(true);
-        let _ = heartbeat.await;
-
-        let result = match result {
-            None => {
-                work.abort();
-                tracing::warn!(job = %job.id, "lease lost while running: abandoning the job");
-                return Finished::Abandoned;
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        // Heartbeats from this task rather than one of their own: no extra task and channels
+        // per job, and a heartbeat that finds the claim gone stops the job at once.
+        let lease = self.0.config.lease;
+        let every = (lease / 3).max(Duration::from_millis(50));
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let joined = loop {
+            tokio::select! {
+                biased;
+                r = &mut work => break r,
+                () = &mut deadline => {
+                    work.abort();
+                    return Outcome::Failure(JobFailure::new(
+                        "timeout",
+                        format!("the job ran longer than {} s", timeout.as_secs()),
+                    ));
+                }
+                _ = beat.tick() => match jobs::heartbeat(&self.0.pool, job.id, token, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        work.abort();
+                        tracing::warn!(job = %job.id, "lease lost while running: abandoning the job");
+                        return Outcome::Lost;
+                    }
+                    Err(e) => tracing::warn!(error = %e, job = %job.id, "heartbeat failed; retrying"),
+                },
             }
-            Some(r) => r,
         };
-        match result {
-            Err(_) => {
-                work.abort();
-                let f = JobFailure::new(
-                    "timeout",
-                    format!("the job ran longer than {} s", timeout.as_secs()),
-                );
-                self.fail(&job, token, f).await
-            }
-            Ok(Err(join)) => {
+        match joined {
+            Ok(Ok(output)) => Outcome::Output(output),
+            Ok(Err(failure)) => Outcome::Failure(failure),
+            Err(join) => {
                 let message = if join.is_panic() {
                     let p = join.into_panic();
                     p.downcast_ref::<&str>()
@@ -267,20 +306,12 @@ impl Worker {
                 } else {
                     "the executor was cancelled".into()
                 };
-                self.fail(&job, token, JobFailure::new("panic", message))
-                    .await
+                Outcome::Failure(JobFailure::new("panic", message))
             }
-            Ok(Ok(Err(failure))) => self.fail(&job, token, failure).await,
-            Ok(Ok(Ok(output))) => self.complete(&job, token, &output).await,
         }
     }
 
-    async fn complete(
-        &self,
-        job: &Job,
-        token: uuid::Uuid,
-        output: &crate::executor::JobOutput,
-    ) -> Finished {
+    async fn complete(&self, job: &Job, token: uuid::Uuid, output: &JobOutput) -> Finished {
         let bytes = match serde_json::to_vec(&output.value) {
             Ok(b) => b,
             Err(e) => {
@@ -290,6 +321,7 @@ impl Worker {
             }
         };
         let stored = match self
+            .0
             .objects
             .put(&format!("jobs/{}", job.id), "json", bytes)
             .await
@@ -307,16 +339,16 @@ impl Worker {
             content_type: "application/json".into(),
             size_bytes: stored.size_bytes,
         };
-        match jobs::complete(&self.pool, job.id, token, &record, &output.drafts).await {
+        match jobs::complete(&self.0.pool, job.id, token, &record, &output.drafts).await {
             Ok(true) => Finished::Completed,
             Ok(false) => {
                 // Our claim is gone: the object is referenced by nothing; remove it.
-                let _ = self.objects.delete(&stored.path).await;
+                let _ = self.0.objects.delete(&stored.path).await;
                 tracing::warn!(job = %job.id, "claim lost before completion: output discarded");
                 Finished::Abandoned
             }
             Err(e) => {
-                let _ = self.objects.delete(&stored.path).await;
+                let _ = self.0.objects.delete(&stored.path).await;
                 tracing::error!(job = %job.id, error = %e, "completing the job failed");
                 self.fail(job, token, JobFailure::new("storage_error", e.to_string()))
                     .await
@@ -326,7 +358,7 @@ impl Worker {
 
     async fn fail(&self, job: &Job, token: uuid::Uuid, failure: JobFailure) -> Finished {
         tracing::warn!(job = %job.id, kind = %job.kind, code = %failure.code, message = %failure.message, "job failed");
-        match jobs::fail(&self.pool, job.id, token, &failure.to_json()).await {
+        match jobs::fail(&self.0.pool, job.id, token, &failure.to_json()).await {
             Ok(true) => Finished::Failed(failure.code),
             Ok(false) => Finished::Abandoned,
             Err(e) => {

@@ -387,3 +387,85 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
             .contains(&"REGEN_JOB_RETRIED".to_owned())
     );
 }
+
+#[tokio::test]
+async fn a_failing_audit_insert_never_blocks_a_claim_a_completion_or_a_failure() {
+    let db = TestDatabase::new().await;
+    let t = tenant(&db).await;
+    // Every job audit row is refused, as a full disk or a broken constraint would.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_job_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NEW.action LIKE 'REGEN_JOB_%' AND NEW.action <> 'REGEN_JOB_CREATED' THEN
+                 RAISE EXCEPTION 'audit refused for the test';
+             END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER refuse_job_audit BEFORE INSERT ON audit_log
+             FOR EACH ROW EXECUTE FUNCTION refuse_job_audit();",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("refusing trigger");
+    let (_dir, objects) = temp_store();
+    let w = Worker::new(
+        db.pool.clone(),
+        Registry::new()
+            .register(Echo(Arc::default()))
+            .register(Misbehave),
+        objects,
+        WorkerConfig::default(),
+    );
+    let ok = job(&db, t, "ECHO", "fine", Start::Pending).await;
+    let (_, finished) = w.run_one().await.expect("run").expect("a job");
+    assert_eq!(finished, Finished::Completed);
+    assert_eq!(status_of(&db, ok.id).await.0, "COMPLETED");
+    assert_eq!(actions_for(&db, ok.id).await, ["REGEN_JOB_CREATED"]);
+
+    let bad = job(&db, t, "MISBEHAVE", "error", Start::Pending).await;
+    let (_, finished) = w.run_one().await.expect("run").expect("a job");
+    assert_eq!(finished, Finished::Failed("validation_failed".into()));
+    assert_eq!(status_of(&db, bad.id).await.0, "FAILED");
+    assert_eq!(actions_for(&db, bad.id).await, ["REGEN_JOB_CREATED"]);
+}
+
+#[tokio::test]
+async fn a_claim_writes_locked_then_started_and_a_finish_writes_its_metadata() {
+    let db = TestDatabase::new().await;
+    let t = tenant(&db).await;
+    let (_dir, objects) = temp_store();
+    let w = Worker::new(
+        db.pool.clone(),
+        Registry::new().register(Misbehave),
+        objects,
+        WorkerConfig {
+            id: "w-meta".into(),
+            ..WorkerConfig::default()
+        },
+    );
+    let j = job(&db, t, "MISBEHAVE", "error", Start::Pending).await;
+    w.run_one().await.expect("run").expect("a job");
+    let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "SELECT action, metadata FROM audit_log WHERE entity_type = 'job' AND entity_id = $1 ORDER BY id",
+    )
+    .bind(j.id.to_string())
+    .fetch_all(&db.pool)
+    .await
+    .expect("audit rows");
+    let actions: Vec<&str> = rows.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "REGEN_JOB_CREATED",
+            "REGEN_JOB_LOCKED",
+            "REGEN_JOB_STARTED",
+            "REGEN_JOB_FAILED"
+        ]
+    );
+    for (action, meta) in &rows[1..] {
+        assert_eq!(meta["kind"], "MISBEHAVE", "{action}");
+        assert_eq!(meta["targetId"], "error", "{action}");
+    }
+    assert_eq!(rows[1].1["worker"], "w-meta");
+    assert_eq!(rows[3].1["code"], "validation_failed");
+}
