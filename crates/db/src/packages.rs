@@ -249,6 +249,29 @@ pub async fn version(
     }
 }
 
+/// One version of a tenant's course, locked until `tx` ends.
+async fn lock_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant_id: Uuid,
+    syllabus_id: Uuid,
+    version: i32,
+) -> Result<PackageRow, PackageError> {
+    let sql = format!(
+        "SELECT {ROW} FROM course_packages p
+         WHERE p.tenant_id = $1 AND p.syllabus_id = $2 AND p.version = $3 FOR UPDATE"
+    );
+    sqlx::query(&sql)
+        .bind(tenant_id)
+        .bind(syllabus_id)
+        .bind(version)
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(row)
+        .transpose()?
+        .ok_or_else(|| PackageError::NotFound(format!("version {version} not found")))
+}
+
 /// What a publish did.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -269,20 +292,7 @@ pub async fn publish(
     actor: Uuid,
 ) -> Result<Published, PackageError> {
     let mut tx = pool.begin().await?;
-    let sql = format!(
-        "SELECT {ROW} FROM course_packages p
-         WHERE p.tenant_id = $1 AND p.syllabus_id = $2 AND p.version = $3 FOR UPDATE"
-    );
-    let target = sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(syllabus_id)
-        .bind(version)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(row)
-        .transpose()?
-        .ok_or_else(|| PackageError::NotFound(format!("version {version} not found")))?;
+    let target = lock_version(&mut tx, tenant_id, syllabus_id, version).await?;
     if target.status != "PUBLISHED" {
         return Err(PackageError::Conflict(format!(
             "version {version} is archived and cannot be made active"
@@ -347,20 +357,7 @@ pub async fn archive(
     actor: Uuid,
 ) -> Result<PackageRow, PackageError> {
     let mut tx = pool.begin().await?;
-    let sql = format!(
-        "SELECT {ROW} FROM course_packages p
-         WHERE p.tenant_id = $1 AND p.syllabus_id = $2 AND p.version = $3 FOR UPDATE"
-    );
-    let target = sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(syllabus_id)
-        .bind(version)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(row)
-        .transpose()?
-        .ok_or_else(|| PackageError::NotFound(format!("version {version} not found")))?;
+    let target = lock_version(&mut tx, tenant_id, syllabus_id, version).await?;
     // Lock the pointer too, so a concurrent publish of this version waits for us.
     let active: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM published_outputs WHERE scope = 'COURSE' AND scope_ref = $1

@@ -246,25 +246,7 @@ async fn second_sample(
     .fetch_one(pool)
     .await?;
     if !exists {
-        let mut tx = pool.begin().await?;
-        let brief_id =
-            db::artifacts::create_brief(&mut tx, tenant_id, &second_brief(), admin).await?;
-        db::jobs::create(
-            &mut tx,
-            db::jobs::NewJob {
-                tenant_id,
-                kind: &domain::JobKind::parse("GENERATE_SYLLABUS")?,
-                target_type: "brief",
-                target_id: &brief_id.to_string(),
-                instruction: json!({ "briefId": brief_id }),
-                created_by: Some(admin),
-                start: db::jobs::Start::Pending,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        let w = offline_worker(pool, objects);
-        while w.run_one().await?.is_some() {}
+        generate_syllabus(pool, objects, tenant_id, admin, &second_brief()).await?;
     }
     Ok(sqlx::query_scalar(
         "SELECT a.id FROM artifacts a JOIN briefs b ON b.id = a.brief_id
@@ -275,6 +257,35 @@ async fn second_sample(
     .bind(&title)
     .fetch_optional(pool)
     .await?)
+}
+
+/// Stores `brief` and runs its syllabus generation here, through the real worker.
+async fn generate_syllabus(
+    pool: &db::PgPool,
+    objects: store::Objects,
+    tenant_id: uuid::Uuid,
+    admin: uuid::Uuid,
+    brief: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    let brief_id = db::artifacts::create_brief(&mut tx, tenant_id, brief, admin).await?;
+    db::jobs::create(
+        &mut tx,
+        db::jobs::NewJob {
+            tenant_id,
+            kind: &domain::JobKind::parse("GENERATE_SYLLABUS")?,
+            target_type: "brief",
+            target_id: &brief_id.to_string(),
+            instruction: json!({ "briefId": brief_id }),
+            created_by: Some(admin),
+            start: db::jobs::Start::Pending,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let w = offline_worker(pool, objects);
+    while w.run_one().await?.is_some() {}
+    Ok(())
 }
 
 /// A worker that runs queued jobs in-process with the offline provider.
@@ -326,25 +337,8 @@ pub async fn generate_sample(pool: &db::PgPool, objects: store::Objects) -> anyh
     };
     let (admin, reviewer) = (user(PEOPLE[0].0).await?, user(PEOPLE[1].0).await?);
     let kind = |k: &str| domain::JobKind::parse(k);
-    let mut tx = pool.begin().await?;
-    let brief_id = db::artifacts::create_brief(&mut tx, tenant.id, &sample_brief(), admin).await?;
-    db::jobs::create(
-        &mut tx,
-        db::jobs::NewJob {
-            tenant_id: tenant.id,
-            kind: &kind("GENERATE_SYLLABUS")?,
-            target_type: "brief",
-            target_id: &brief_id.to_string(),
-            instruction: json!({ "briefId": brief_id }),
-            created_by: Some(admin),
-            start: db::jobs::Start::Pending,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-
+    generate_syllabus(pool, objects.clone(), tenant.id, admin, &sample_brief()).await?;
     let w = offline_worker(pool, objects);
-    while w.run_one().await?.is_some() {}
 
     let (syllabus_id, body): (uuid::Uuid, serde_json::Value) =
         sqlx::query_as("SELECT id, body FROM artifacts WHERE tenant_id = $1 AND kind = 'SYLLABUS'")

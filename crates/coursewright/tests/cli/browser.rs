@@ -77,6 +77,29 @@ async fn browser() -> (Driver, Client) {
     }
 }
 
+/// Users of tenant `tenant_id` with [`PASSWORD`]; their ids in order.
+async fn people(db: &TestDatabase, tenant_id: uuid::Uuid, who: &[(&str, Role)]) -> Vec<uuid::Uuid> {
+    let hash = web::auth::hash_password_blocking(PASSWORD).expect("hash");
+    let mut ids = Vec::new();
+    for (email, role) in who {
+        let u = db::users::create(
+            &db.pool,
+            db::users::NewUser {
+                tenant_id,
+                email: &domain::Email::parse(email).expect("email"),
+                display_name: "",
+                role: *role,
+                password_hash: &hash,
+                is_platform_owner: false,
+            },
+        )
+        .await
+        .expect("user");
+        ids.push(u.id);
+    }
+    ids
+}
+
 async fn shot(c: &Client, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -167,25 +190,15 @@ async fn an_admin_briefs_and_a_reviewer_approves_in_a_real_browser() {
     )
     .await
     .expect("tenant");
-    let hash = web::auth::hash_password_blocking(PASSWORD).expect("hash");
-    for (email, role) in [
-        ("ada@acme.test", Role::Admin),
-        ("rey@acme.test", Role::Reviewer),
-    ] {
-        db::users::create(
-            &db.pool,
-            db::users::NewUser {
-                tenant_id: t.id,
-                email: &domain::Email::parse(email).expect("email"),
-                display_name: "",
-                role,
-                password_hash: &hash,
-                is_platform_owner: false,
-            },
-        )
-        .await
-        .expect("user");
-    }
+    people(
+        &db,
+        t.id,
+        &[
+            ("ada@acme.test", Role::Admin),
+            ("rey@acme.test", Role::Reviewer),
+        ],
+    )
+    .await;
 
     let (_driver, c) = browser().await;
     c.set_window_size(1280, 900).await.expect("size");
@@ -406,27 +419,15 @@ async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
     )
     .await
     .expect("tenant");
-    let hash = web::auth::hash_password_blocking(PASSWORD).expect("hash");
-    let mut ids = Vec::new();
-    for (email, role) in [
-        ("ada@acme.test", Role::Admin),
-        ("lee@acme.test", Role::Learner),
-    ] {
-        let u = db::users::create(
-            &db.pool,
-            db::users::NewUser {
-                tenant_id: t.id,
-                email: &domain::Email::parse(email).expect("email"),
-                display_name: "",
-                role,
-                password_hash: &hash,
-                is_platform_owner: false,
-            },
-        )
-        .await
-        .expect("user");
-        ids.push(u.id);
-    }
+    let ids = people(
+        &db,
+        t.id,
+        &[
+            ("ada@acme.test", Role::Admin),
+            ("lee@acme.test", Role::Learner),
+        ],
+    )
+    .await;
     let admin = ids[0];
     let course =
         db::testing::seed_approved_course(&db.pool, t.id, admin, "Practical SQL for analysts", 4)
