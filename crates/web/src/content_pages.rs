@@ -5,8 +5,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use db::artifacts::{self, Artifact};
 use domain::{Brief, Lesson, Project, Quiz, Syllabus};
@@ -21,7 +21,7 @@ use crate::content::{
 };
 use crate::error::WebError;
 use crate::extract::{Form, Path};
-use crate::pages::{self, JsonBlock, Layout, PageCtx, render};
+use crate::pages::{JsonBlock, Layout, PageCtx, go, render};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,13 +42,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/content/{id}/regenerate", post(regenerate_form))
 }
 
-fn go(to: String, message: &str) -> Response {
-    let mut res = Redirect::to(&to).into_response();
-    res.headers_mut()
-        .append(header::SET_COOKIE, pages::flash(message));
-    res
-}
-
 /// The page an artifact is reviewed on.
 fn page_of(a: &Artifact) -> String {
     if a.kind == "SYLLABUS" {
@@ -58,7 +51,7 @@ fn page_of(a: &Artifact) -> String {
     }
 }
 
-fn staff(ctx: &PageCtx) -> Result<Caller, WebError> {
+pub(crate) fn staff(ctx: &PageCtx) -> Result<Caller, WebError> {
     let c = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
     c.require_role(STAFF)?;
     Ok(c)

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use db::packages::{self, CourseSummary, HistoryEntry, PackageRow};
 use domain::{CoursePackage, Role};
@@ -16,10 +16,12 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::content::STAFF;
+use crate::content_pages::staff;
 use crate::error::WebError;
 use crate::extract::Path;
 use crate::learn::{LessonView, lesson_view};
-use crate::pages::{self, JsonBlock, Layout, PageCtx, render};
+use crate::pages::go;
+use crate::pages::{JsonBlock, Layout, PageCtx, render};
 
 const ADMIN: &[Role] = &[Role::Admin];
 
@@ -120,6 +122,18 @@ async fn api_publish(
     Path((course, version)): Path<(Uuid, i32)>,
 ) -> Result<axum::Json<packages::Published>, WebError> {
     caller.require_role(ADMIN)?;
+    let done = publish(&state, &caller, course, version).await?;
+    Ok(axum::Json(done))
+}
+
+/// Moves the course's pointer to `version`; this process forgets the old one at once
+/// (others when PostgreSQL's notification reaches them).
+async fn publish(
+    state: &AppState,
+    caller: &Caller,
+    course: Uuid,
+    version: i32,
+) -> Result<packages::Published, packages::PackageError> {
     let done = packages::publish(
         &state.pool,
         caller.tenant_id,
@@ -129,7 +143,7 @@ async fn api_publish(
     )
     .await?;
     state.hot.forget_course(course);
-    Ok(axum::Json(done))
+    Ok(done)
 }
 
 async fn api_archive(
@@ -150,19 +164,6 @@ async fn api_archive(
 }
 
 // ---- pages ----
-
-fn staff(ctx: &PageCtx) -> Result<Caller, WebError> {
-    let c = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
-    c.require_role(STAFF)?;
-    Ok(c)
-}
-
-fn go(to: String, message: &str) -> Response {
-    let mut res = Redirect::to(&to).into_response();
-    res.headers_mut()
-        .append(header::SET_COOKIE, pages::flash(message));
-    res
-}
 
 #[derive(Template)]
 #[template(path = "admin_courses.html")]
@@ -369,17 +370,8 @@ async fn publish_form(
     let caller = staff(&ctx)?;
     caller.require_role(ADMIN)?;
     let back = format!("/admin/courses/{course}");
-    match packages::publish(
-        &state.pool,
-        caller.tenant_id,
-        course,
-        version,
-        caller.user_id,
-    )
-    .await
-    {
+    match publish(&state, &caller, course, version).await {
         Ok(done) => Ok({
-            state.hot.forget_course(course);
             go(
                 back,
                 &if done.rollback {

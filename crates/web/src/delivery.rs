@@ -248,6 +248,18 @@ async fn lesson(
     Ok(immutable_json(&headers, &loaded.hash, body.clone()))
 }
 
+/// Enrolls the caller; true when this created the enrollment.
+pub(crate) async fn enroll_caller(
+    state: &AppState,
+    caller: &Caller,
+    course_id: Uuid,
+) -> Result<bool, WebError> {
+    let created =
+        packages::enroll(&state.pool, caller.tenant_id, caller.user_id, course_id).await?;
+    state.hot.forget_learner(caller.user_id);
+    Ok(created)
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct EnrollBody {
@@ -259,9 +271,7 @@ async fn enroll(
     caller: Caller,
     Json(b): Json<EnrollBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), WebError> {
-    let created =
-        packages::enroll(&state.pool, caller.tenant_id, caller.user_id, b.course_id).await?;
-    state.hot.forget_learner(caller.user_id);
+    let created = enroll_caller(&state, &caller, b.course_id).await?;
     Ok((
         if created {
             StatusCode::CREATED

@@ -5,8 +5,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use db::packages::{self, Attempt, LearnerView};
 use domain::content::{Lesson, Project, Question};
@@ -20,7 +19,7 @@ use crate::auth::Caller;
 use crate::delivery::{self, Loaded};
 use crate::error::WebError;
 use crate::extract::{Form, Path, Query};
-use crate::pages::{self, Layout, PageCtx, render};
+use crate::pages::{Layout, PageCtx, go, render};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,13 +40,6 @@ pub fn router() -> Router<AppState> {
 
 fn signed_in(ctx: &PageCtx) -> Result<Caller, WebError> {
     ctx.caller.clone().ok_or(WebError::Unauthorized)
-}
-
-fn go(to: String, message: &str) -> Response {
-    let mut res = Redirect::to(&to).into_response();
-    res.headers_mut()
-        .append(header::SET_COOKIE, pages::flash(message));
-    res
 }
 
 pub(crate) fn level_label(l: Level) -> &'static str {
@@ -233,9 +225,7 @@ async fn enroll_form(
     Path(course_id): Path<Uuid>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let created =
-        packages::enroll(&state.pool, caller.tenant_id, caller.user_id, course_id).await?;
-    state.hot.forget_learner(caller.user_id);
+    let created = delivery::enroll_caller(&state, &caller, course_id).await?;
     Ok(go(
         format!("/learn/{course_id}/lesson/1"),
         if created {

@@ -115,6 +115,13 @@ pub fn render<T: Template>(t: &T) -> Result<Response, WebError> {
     Ok(Html(html).into_response())
 }
 
+/// A redirect to `to` that shows `message` there.
+pub fn go(to: String, message: &str) -> Response {
+    let mut res = axum::response::Redirect::to(&to).into_response();
+    res.headers_mut().append(header::SET_COOKIE, flash(message));
+    res
+}
+
 /// A `Set-Cookie` value carrying a message to show on the next page.
 pub fn flash(message: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
