@@ -1,14 +1,15 @@
-//! Briefs and generated artifacts (syllabi, lessons, quizzes, projects) with their review.
+//! Generated and edited artifacts (syllabi, lessons, quizzes, projects) with their review.
+//!
+//! A lineage is (course, kind, ref): versions are allocated by the database when a row is
+//! inserted, under a lock per lineage, so the numbers callers see are the stored ones.
 
-use domain::AuditAction;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgExecutor, Postgres, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::audit::{self, AuditEvent};
-use crate::jobs::JobError;
+use crate::types::{ArtifactKind, ArtifactStatus};
 
 /// One artifact row.
 #[derive(Debug, Clone, Serialize)]
@@ -16,15 +17,18 @@ use crate::jobs::JobError;
 pub struct Artifact {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub kind: String,
+    pub course_id: Uuid,
+    pub kind: ArtifactKind,
+    /// For content: the approved syllabus it was made from.
     pub syllabus_id: Option<Uuid>,
+    /// For syllabi: the course's brief.
     pub brief_id: Option<Uuid>,
     pub ref_id: String,
     pub module_id: Option<String>,
     pub lineage_id: Uuid,
     pub version: i32,
     pub parent_id: Option<Uuid>,
-    pub status: String,
+    pub status: ArtifactStatus,
     pub title: String,
     pub body: Value,
     pub provenance: Value,
@@ -39,47 +43,18 @@ pub struct Artifact {
     pub review_note: Option<String>,
 }
 
-const COLUMNS: &str = "id, tenant_id, kind, syllabus_id, brief_id, ref_id, module_id, lineage_id, version, \
-     parent_id, status, title, body, provenance, content_hash, job_id, created_by, created_at, \
-     reviewed_by, reviewed_at, review_note";
-
-fn from_row(r: &sqlx::postgres::PgRow) -> Result<Artifact, sqlx::Error> {
-    Ok(Artifact {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        kind: r.try_get("kind")?,
-        syllabus_id: r.try_get("syllabus_id")?,
-        brief_id: r.try_get("brief_id")?,
-        ref_id: r.try_get("ref_id")?,
-        module_id: r.try_get("module_id")?,
-        lineage_id: r.try_get("lineage_id")?,
-        version: r.try_get("version")?,
-        parent_id: r.try_get("parent_id")?,
-        status: r.try_get("status")?,
-        title: r.try_get("title")?,
-        body: r.try_get("body")?,
-        provenance: r.try_get("provenance")?,
-        content_hash: r.try_get("content_hash")?,
-        job_id: r.try_get("job_id")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        reviewed_by: r.try_get("reviewed_by")?,
-        reviewed_at: r.try_get("reviewed_at")?,
-        review_note: r.try_get("review_note")?,
-    })
-}
-
-/// A draft to insert, as the job-completion function takes it.
+/// A draft a job produced, as the job-completion function inserts it. Its lineage, version
+/// and (unless given) parent are allocated when the completing transaction inserts it,
+/// and its course is its brief's or its syllabus's.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewDraft {
     pub id: Uuid,
-    pub kind: &'static str,
+    pub kind: ArtifactKind,
     pub syllabus_id: Option<Uuid>,
     pub brief_id: Option<Uuid>,
     pub ref_id: String,
     pub module_id: Option<String>,
-    pub lineage_id: Uuid,
-    pub version: i32,
+    /// What a regeneration was made from; otherwise the lineage's newest version.
     pub parent_id: Option<Uuid>,
     pub title: String,
     pub body: Value,
@@ -95,249 +70,247 @@ pub fn body_hash(body: &Value) -> String {
     ))
 }
 
-/// Stores a brief; the caller enqueues its generation in the same transaction.
-pub async fn create_brief(
-    tx: &mut Transaction<'_, Postgres>,
-    tenant_id: Uuid,
-    body: &Value,
-    actor: Uuid,
-) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO briefs (id, tenant_id, body, created_by) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(tenant_id)
-        .bind(body)
-        .bind(actor)
-        .execute(&mut **tx)
-        .await?;
-    audit::record(
-        tx,
-        AuditEvent::new(AuditAction::BriefCreated, "brief", id)
-            .tenant(tenant_id)
-            .actor(Some(actor))
-            .metadata(json!({ "title": body["title"] })),
-    )
-    .await;
-    Ok(id)
-}
-
-pub async fn brief(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Option<Value>, sqlx::Error> {
-    sqlx::query_scalar("SELECT body FROM briefs WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-}
-
 /// A tenant's artifact; another tenant's is `None`.
 pub async fn get(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Artifact>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM artifacts WHERE tenant_id = $1 AND id = $2");
-    sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query_as!(
+        Artifact,
+        r#"SELECT id, tenant_id, course_id, kind AS "kind: ArtifactKind", syllabus_id, brief_id, ref_id,
+                  module_id, lineage_id, version, parent_id, status AS "status: ArtifactStatus", title, body,
+                  provenance, content_hash, job_id, created_by, created_at, reviewed_by, reviewed_at, review_note
+           FROM artifacts WHERE tenant_id = $1 AND id = $2"#,
+        tenant_id,
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
-/// A tenant's artifacts of the given kinds, newest first; filtered by syllabus when given.
+/// Which artifacts to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Empty: every kind.
+    pub kinds: Vec<ArtifactKind>,
+    pub course_id: Option<Uuid>,
+    pub syllabus_id: Option<Uuid>,
+    pub status: Option<ArtifactStatus>,
+    pub module_id: Option<String>,
+}
+
+/// A tenant's artifacts matching `filter`, newest first.
 pub async fn list(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
-    kinds: &[&str],
-    syllabus_id: Option<Uuid>,
+    filter: &Filter,
     limit: i64,
 ) -> Result<Vec<Artifact>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM artifacts
-         WHERE tenant_id = $1 AND kind = ANY($2) AND ($3::uuid IS NULL OR syllabus_id = $3)
-         ORDER BY created_at DESC, id DESC LIMIT $4"
-    );
-    sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(kinds)
-        .bind(syllabus_id)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
-}
-
-/// Where the next version of an artifact goes: its lineage and number. For a first version
-/// the lineage is the new artifact's own id.
-pub async fn next_version(
-    pool: &PgPool,
-    tenant_id: Uuid,
-    kind: &str,
-    syllabus_id: Option<Uuid>,
-    brief_id: Option<Uuid>,
-    ref_id: &str,
-    new_id: Uuid,
-) -> Result<(Uuid, i32, Option<Uuid>), sqlx::Error> {
-    let latest: Option<(Uuid, Uuid, i32)> = sqlx::query_as(
-        "SELECT id, lineage_id, version FROM artifacts
-         WHERE tenant_id = $1 AND kind = $2 AND syllabus_id IS NOT DISTINCT FROM $3
-           AND brief_id IS NOT DISTINCT FROM $4 AND ref_id = $5
-         ORDER BY version DESC LIMIT 1",
+    let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+    sqlx::query_as!(
+        Artifact,
+        r#"SELECT id, tenant_id, course_id, kind AS "kind: ArtifactKind", syllabus_id, brief_id, ref_id,
+                  module_id, lineage_id, version, parent_id, status AS "status: ArtifactStatus", title, body,
+                  provenance, content_hash, job_id, created_by, created_at, reviewed_by, reviewed_at, review_note
+           FROM artifacts
+           WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR kind = ANY($2))
+             AND ($3::uuid IS NULL OR course_id = $3) AND ($4::uuid IS NULL OR syllabus_id = $4)
+             AND ($5::text IS NULL OR status = $5) AND ($6::text IS NULL OR module_id = $6)
+           ORDER BY created_at DESC, id DESC LIMIT $7"#,
+        tenant_id,
+        &kinds,
+        filter.course_id,
+        filter.syllabus_id,
+        filter.status.map(ArtifactStatus::as_str),
+        filter.module_id.as_deref(),
+        limit
     )
-    .bind(tenant_id)
-    .bind(kind)
-    .bind(syllabus_id)
-    .bind(brief_id)
-    .bind(ref_id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(match latest {
-        Some((parent, lineage, version)) => (lineage, version + 1, Some(parent)),
-        None => (new_id, 1, None),
-    })
+    .fetch_all(db)
+    .await
 }
 
-fn action(kind: &str, approve: bool) -> AuditAction {
-    match (kind == "SYLLABUS", approve) {
-        (true, true) => AuditAction::SyllabusApproved,
-        (true, false) => AuditAction::SyllabusRejected,
-        (false, true) => AuditAction::ContentApproved,
-        (false, false) => AuditAction::ContentRejected,
-    }
+/// The newest version of each lineage of a course's content, with the newest approved one.
+/// Packages take the approved ones; review pages show where each lineage stands.
+pub async fn content_of_course(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<Artifact>, sqlx::Error> {
+    sqlx::query_as!(
+        Artifact,
+        r#"SELECT id, tenant_id, course_id, kind AS "kind: ArtifactKind", syllabus_id, brief_id, ref_id,
+                  module_id, lineage_id, version, parent_id, status AS "status: ArtifactStatus", title, body,
+                  provenance, content_hash, job_id, created_by, created_at, reviewed_by, reviewed_at, review_note
+           FROM artifacts
+           WHERE tenant_id = $1 AND course_id = $2 AND kind <> 'SYLLABUS'
+           ORDER BY kind, ref_id, created_at, version"#,
+        tenant_id,
+        course_id
+    )
+    .fetch_all(db)
+    .await
 }
 
-/// Approves or rejects a DRAFT, recording who, when and the note. Anything else is a
-/// conflict; another tenant's artifact is not found.
-pub async fn review(
+/// The newest version in an artifact's lineage: its id, number and status.
+#[derive(Debug, Clone, Copy)]
+pub struct Newest {
+    pub id: Uuid,
+    pub version: i32,
+    pub status: ArtifactStatus,
+}
+
+/// Takes the lineage's lock until `tx` ends (the same lock the database takes to allocate a
+/// version), then reads its newest version.
+pub async fn lock_lineage(
+    tx: &mut Transaction<'_, Postgres>,
+    course_id: Uuid,
+    kind: ArtifactKind,
+    ref_id: &str,
+) -> Result<Option<Newest>, sqlx::Error> {
+    let key = format!("artifact_lineage:{course_id}:{kind}:{ref_id}");
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+        .execute(&mut **tx)
+        .await?;
+    newest(&mut **tx, course_id, kind, ref_id).await
+}
+
+/// The newest version of the lineage (course, kind, ref).
+pub async fn newest(
+    db: impl PgExecutor<'_>,
+    course_id: Uuid,
+    kind: ArtifactKind,
+    ref_id: &str,
+) -> Result<Option<Newest>, sqlx::Error> {
+    sqlx::query_as!(
+        Newest,
+        r#"SELECT id, version, status AS "status: ArtifactStatus" FROM artifacts
+           WHERE course_id = $1 AND kind = $2 AND ref_id = $3
+           ORDER BY created_at DESC, version DESC LIMIT 1"#,
+        course_id,
+        kind.as_str(),
+        ref_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The course's newest approved syllabus.
+pub async fn newest_approved_syllabus(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+) -> Result<Option<Artifact>, sqlx::Error> {
+    sqlx::query_as!(
+        Artifact,
+        r#"SELECT id, tenant_id, course_id, kind AS "kind: ArtifactKind", syllabus_id, brief_id, ref_id,
+                  module_id, lineage_id, version, parent_id, status AS "status: ArtifactStatus", title, body,
+                  provenance, content_hash, job_id, created_by, created_at, reviewed_by, reviewed_at, review_note
+           FROM artifacts
+           WHERE tenant_id = $1 AND course_id = $2 AND kind = 'SYLLABUS' AND status = 'APPROVED'
+           ORDER BY reviewed_at DESC, version DESC LIMIT 1"#,
+        tenant_id,
+        course_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Locks an artifact row until `tx` ends.
+pub async fn lock(
     tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,
     id: Uuid,
-    actor: Uuid,
-    approve: bool,
-    note: Option<&str>,
-) -> Result<Artifact, JobError> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM artifacts WHERE tenant_id = $1 AND id = $2 FOR UPDATE");
-    let row = sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let current = row
-        .as_ref()
-        .map(from_row)
-        .transpose()?
-        .ok_or(JobError::NotFound)?;
-    if current.status != "DRAFT" {
-        return Err(JobError::Conflict(format!(
-            "only a DRAFT can be reviewed; this one is {}",
-            current.status
-        )));
-    }
-    if approve && current.kind != "SYLLABUS" {
-        let syllabus_ok: bool =
-            sqlx::query_scalar("SELECT status = 'APPROVED' FROM artifacts WHERE id = $1")
-                .bind(current.syllabus_id)
-                .fetch_one(&mut **tx)
-                .await?;
-        if !syllabus_ok {
-            return Err(JobError::Conflict("its syllabus is not approved".into()));
-        }
-    }
-    let sql = format!(
-        "UPDATE artifacts SET status = $2, reviewed_by = $3, reviewed_at = clock_timestamp(), review_note = $4
-         WHERE id = $1 RETURNING {COLUMNS}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(if approve { "APPROVED" } else { "REJECTED" })
-        .bind(actor)
-        .bind(note.map(str::trim).filter(|n| !n.is_empty()))
-        .fetch_one(&mut **tx)
-        .await?;
-    let done = from_row(&row)?;
-    audit::record(
-        tx,
-        AuditEvent::new(
-            action(&done.kind, approve),
-            if done.kind == "SYLLABUS" {
-                "syllabus"
-            } else {
-                "content"
-            },
-            done.id,
-        )
-        .tenant(tenant_id)
-        .actor(Some(actor))
-        .metadata(json!({ "kind": done.kind, "version": done.version, "note": done.review_note })),
+) -> Result<Option<Artifact>, sqlx::Error> {
+    sqlx::query_as!(
+        Artifact,
+        r#"SELECT id, tenant_id, course_id, kind AS "kind: ArtifactKind", syllabus_id, brief_id, ref_id,
+                  module_id, lineage_id, version, parent_id, status AS "status: ArtifactStatus", title, body,
+                  provenance, content_hash, job_id, created_by, created_at, reviewed_by, reviewed_at, review_note
+           FROM artifacts WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#,
+        tenant_id,
+        id
     )
-    .await;
-    Ok(done)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
-/// A reviewer's edit: a new DRAFT version of `parent` with `body`, already validated by the
-/// caller.
-pub async fn edit(
+/// Records a review: a DRAFT becomes APPROVED or REJECTED. `None` when the row is no
+/// longer a DRAFT.
+pub async fn set_review(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    status: ArtifactStatus,
+    actor: Uuid,
+    note: Option<&str>,
+) -> Result<Option<Artifact>, sqlx::Error> {
+    sqlx::query_as!(
+        Artifact,
+        r#"UPDATE artifacts SET status = $2, reviewed_by = $3, reviewed_at = clock_timestamp(), review_note = $4
+           WHERE id = $1 AND status = 'DRAFT'
+           RETURNING id, tenant_id, course_id, kind AS "kind: ArtifactKind", syllabus_id, brief_id, ref_id,
+                  module_id, lineage_id, version, parent_id, status AS "status: ArtifactStatus", title, body,
+                  provenance, content_hash, job_id, created_by, created_at, reviewed_by, reviewed_at, review_note"#,
+        id,
+        status.as_str(),
+        actor,
+        note
+    )
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// A person's edit: a new DRAFT version of `parent` with `body`, already validated.
+pub async fn insert_edit(
     tx: &mut Transaction<'_, Postgres>,
     parent: &Artifact,
     actor: Uuid,
     title: &str,
     body: &Value,
 ) -> Result<Artifact, sqlx::Error> {
-    let version: i32 =
-        sqlx::query_scalar("SELECT max(version) + 1 FROM artifacts WHERE lineage_id = $1")
-            .bind(parent.lineage_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let sql = format!(
-        "INSERT INTO artifacts (id, tenant_id, kind, syllabus_id, brief_id, ref_id, module_id, lineage_id, version,
-                                parent_id, title, body, provenance, content_hash, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         RETURNING {COLUMNS}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(Uuid::new_v4())
-        .bind(parent.tenant_id)
-        .bind(&parent.kind)
-        .bind(parent.syllabus_id)
-        .bind(parent.brief_id)
-        .bind(&parent.ref_id)
-        .bind(&parent.module_id)
-        .bind(parent.lineage_id)
-        .bind(version)
-        .bind(parent.id)
-        .bind(title)
-        .bind(body)
-        .bind(json!({ "editedBy": actor, "editedFrom": parent.id, "promptVersion": parent.provenance["promptVersion"] }))
-        .bind(body_hash(body))
-        .bind(actor)
-        .fetch_one(&mut **tx)
-        .await?;
-    let created = from_row(&row)?;
-    let act = if created.kind == "SYLLABUS" {
-        AuditAction::SyllabusEdited
-    } else {
-        AuditAction::ContentEdited
-    };
-    audit::record(
-        tx,
-        AuditEvent::new(
-            act,
-            if created.kind == "SYLLABUS" {
-                "syllabus"
-            } else {
-                "content"
-            },
-            created.id,
-        )
-        .tenant(created.tenant_id)
-        .actor(Some(actor))
-        .metadata(json!({ "version": created.version, "parentId": parent.id })),
+    let provenance = json!({
+        "editedBy": actor, "editedFrom": parent.id,
+        "promptVersion": parent.provenance["promptVersion"],
+    });
+    // lineage_id and version are placeholders: the insert trigger allocates both.
+    sqlx::query_as!(
+        Artifact,
+        r#"INSERT INTO artifacts (id, tenant_id, course_id, kind, syllabus_id, brief_id, ref_id, module_id,
+                                  lineage_id, version, parent_id, title, body, provenance, content_hash, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $1, 0, $9, $10, $11, $12, $13, $14)
+           RETURNING id, tenant_id, course_id, kind AS "kind: ArtifactKind", syllabus_id, brief_id, ref_id,
+                  module_id, lineage_id, version, parent_id, status AS "status: ArtifactStatus", title, body,
+                  provenance, content_hash, job_id, created_by, created_at, reviewed_by, reviewed_at, review_note"#,
+        Uuid::new_v4(),
+        parent.tenant_id,
+        parent.course_id,
+        parent.kind.as_str(),
+        parent.syllabus_id,
+        parent.brief_id,
+        parent.ref_id,
+        parent.module_id,
+        parent.id,
+        title,
+        body,
+        provenance,
+        body_hash(body),
+        actor
     )
-    .await;
-    Ok(created)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The id of the version just below `version` in a lineage.
+pub async fn version_below(
+    db: impl PgExecutor<'_>,
+    lineage_id: Uuid,
+    version: i32,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM artifacts WHERE lineage_id = $1 AND version < $2 ORDER BY version DESC LIMIT 1",
+        lineage_id,
+        version
+    )
+    .fetch_optional(db)
+    .await
 }

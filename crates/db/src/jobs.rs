@@ -371,10 +371,21 @@ pub async fn claim(
     worker: &str,
     lease: Duration,
 ) -> Result<Option<Job>, sqlx::Error> {
+    claim_among(pool, worker, lease, None).await
+}
+
+/// [`claim`], limited to the jobs in `only` when given.
+pub async fn claim_among(
+    pool: &PgPool,
+    worker: &str,
+    lease: Duration,
+    only: Option<&[Uuid]>,
+) -> Result<Option<Job>, sqlx::Error> {
     use sqlx::Row;
-    let row = sqlx::query("SELECT * FROM cw_claim_job($1, $2)")
+    let row = sqlx::query("SELECT * FROM cw_claim_job($1, $2, $3)")
         .bind(worker)
         .bind(lease.as_secs_f64())
+        .bind(only)
         .fetch_optional(pool)
         .await?;
     let Some(row) = row else { return Ok(None) };
@@ -541,4 +552,36 @@ pub async fn output_of(
             size_bytes,
         }),
     )
+}
+
+/// A job as a course's pages list it.
+#[derive(Debug, Clone)]
+pub struct JobLine {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub target_id: String,
+}
+
+/// The jobs that drafted a syllabus (its brief's) and its content (its modules'), newest
+/// first.
+pub async fn for_syllabus(
+    db: impl sqlx::PgExecutor<'_>,
+    tenant_id: Uuid,
+    brief_id: String,
+    syllabus_id: Uuid,
+) -> Result<Vec<JobLine>, sqlx::Error> {
+    let modules = format!("{syllabus_id}/%");
+    sqlx::query_as!(
+        JobLine,
+        "SELECT id, kind, status, target_id FROM jobs
+         WHERE tenant_id = $1 AND ((target_type = 'brief' AND target_id = $2)
+                                   OR (target_type = 'syllabus_module' AND target_id LIKE $3))
+         ORDER BY created_at DESC LIMIT 50",
+        tenant_id,
+        brief_id,
+        modules
+    )
+    .fetch_all(db)
+    .await
 }

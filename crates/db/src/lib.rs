@@ -4,6 +4,7 @@
 pub mod artifacts;
 pub mod audit;
 pub mod connect;
+pub mod courses;
 pub mod jobs;
 pub mod migrate;
 pub mod packages;
@@ -11,6 +12,7 @@ pub mod sessions;
 pub mod tenants;
 pub mod testing;
 pub mod throttle;
+pub mod types;
 pub mod users;
 
 pub use connect::{Database, DbError, connect};

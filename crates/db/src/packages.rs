@@ -1,40 +1,24 @@
 //! Course packages, the publishing pointer and its history, and what learners write:
-//! enrollments, progress and quiz attempts.
+//! enrollments, progress and quiz attempts. Data access only: the rules are the caller's.
 
-use domain::AuditAction;
-use domain::package::{self, BuildError, Part};
 use serde::Serialize;
-use serde_json::{Value, json};
-use sqlx::{PgPool, Row};
+use serde_json::Value;
+use sqlx::{PgExecutor, Postgres, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::artifacts::{self, Artifact};
-use crate::audit::{self, AuditEvent};
-
-/// Why a publishing action or a learner write was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PackageError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    TooLarge(String),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
+use crate::types::PackageStatus;
 
 /// One package version, without its body.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageRow {
     pub id: Uuid,
+    pub course_id: Uuid,
+    /// The approved syllabus it was built from.
     pub syllabus_id: Uuid,
     pub version: i32,
-    pub status: String,
+    pub status: PackageStatus,
     pub title: String,
     pub content_hash: String,
     pub size_bytes: i32,
@@ -45,355 +29,207 @@ pub struct PackageRow {
     pub active: bool,
 }
 
-const ROW: &str = "p.id, p.syllabus_id, p.version, p.status, p.title, p.content_hash, p.size_bytes, \
-     p.created_by, p.created_at, EXISTS (SELECT 1 FROM published_outputs o WHERE o.package_id = p.id) AS active";
-
-fn row(r: &sqlx::postgres::PgRow) -> Result<PackageRow, sqlx::Error> {
-    Ok(PackageRow {
-        id: r.try_get("id")?,
-        syllabus_id: r.try_get("syllabus_id")?,
-        version: r.try_get("version")?,
-        status: r.try_get("status")?,
-        title: r.try_get("title")?,
-        content_hash: r.try_get("content_hash")?,
-        size_bytes: r.try_get("size_bytes")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        active: r.try_get("active")?,
-    })
+/// Takes the course's build lock until `tx` ends, or answers false at once when another
+/// build of the course holds it (so concurrent builds never queue on pool connections).
+pub async fn try_lock_builds(
+    tx: &mut Transaction<'_, Postgres>,
+    course_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let key = format!("course_packages:{course_id}");
+    sqlx::query_scalar!(
+        r#"SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS "locked!""#,
+        key
+    )
+    .fetch_one(&mut **tx)
+    .await
 }
 
-fn part(a: &Artifact) -> Part {
-    Part {
-        artifact_id: a.id.to_string(),
-        kind: a.kind.clone(),
-        ref_id: a.ref_id.clone(),
-        version: u32::try_from(a.version).unwrap_or_default(),
-        status: a.status.clone(),
-        prompt_version: a.provenance["promptVersion"].as_str().map(str::to_owned),
-        content_hash: a.content_hash.clone(),
-        body: a.body.clone(),
-    }
+/// The number the course's next package gets.
+pub async fn next_version(
+    tx: &mut Transaction<'_, Postgres>,
+    course_id: Uuid,
+) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(max(version), 0) + 1 AS "next!" FROM course_packages WHERE course_id = $1"#,
+        course_id
+    )
+    .fetch_one(&mut **tx)
+    .await
 }
 
-/// Builds and stores the next version of the course whose syllabus is `syllabus_id`, from
-/// its newest approved parts. Versions are allocated under a per-course lock, so
-/// concurrent builds get distinct numbers; the unique key is the backstop.
-pub async fn build(
-    pool: &PgPool,
-    tenant_id: Uuid,
-    syllabus_id: Uuid,
-    actor: Option<Uuid>,
-) -> Result<PackageRow, PackageError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtextextended('course_packages:' || $1::text, 0))",
-    )
-    .bind(syllabus_id)
-    .execute(&mut *tx)
-    .await?;
-    let syllabus = artifacts::get(pool, tenant_id, syllabus_id)
-        .await?
-        .filter(|a| a.kind == "SYLLABUS")
-        .ok_or_else(|| PackageError::NotFound("course not found".into()))?;
-    let parts: Vec<Part> = artifacts::list(
-        pool,
-        tenant_id,
-        &["LESSON", "QUIZ", "PROJECT"],
-        Some(syllabus_id),
-        100_000,
-    )
-    .await?
-    .iter()
-    .map(part)
-    .collect();
-    let version: i32 = sqlx::query_scalar(
-        "SELECT coalesce(max(version), 0) + 1 FROM course_packages WHERE syllabus_id = $1",
-    )
-    .bind(syllabus_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let built = package::build(
-        &part(&syllabus),
-        &parts,
-        u32::try_from(version).unwrap_or(1),
-    )
-    .map_err(|e| match e {
-        BuildError::TooLarge { .. } => PackageError::TooLarge(e.to_string()),
-        other => PackageError::Conflict(other.to_string()),
-    })?;
-    let body: Value = serde_json::from_str(&built.json)
-        .map_err(|e| PackageError::Conflict(format!("package JSON: {e}")))?;
-    let id = Uuid::new_v4();
-    let sql = format!(
-        "INSERT INTO course_packages AS p (id, tenant_id, syllabus_id, version, title, body, content_hash, size_bytes, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {ROW}"
-    );
-    let stored = sqlx::query(&sql)
-        .bind(id)
-        .bind(tenant_id)
-        .bind(syllabus_id)
-        .bind(version)
-        .bind(&built.package.title)
-        .bind(&body)
-        .bind(&built.hash)
-        .bind(i32::try_from(built.size()).unwrap_or(i32::MAX))
-        .bind(actor)
-        .fetch_one(&mut *tx)
-        .await?;
-    let stored = row(&stored)?;
-    audit::record(
-        &mut tx,
-        AuditEvent::new(AuditAction::PackageBuilt, "course_package", id)
-            .tenant(tenant_id)
-            .actor(actor)
-            .metadata(json!({
-                "courseId": syllabus_id, "version": version, "contentHash": built.hash,
-                "sizeBytes": built.size(), "parts": built.package.provenance.parts.len(),
-            })),
-    )
-    .await;
-    tx.commit().await?;
-    Ok(stored)
-}
-
-/// A course as the admin list shows it: an approved syllabus with its packages.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CourseSummary {
+/// A package to store.
+#[derive(Debug, Clone)]
+pub struct NewPackage<'a> {
+    pub tenant_id: Uuid,
+    pub course_id: Uuid,
     pub syllabus_id: Uuid,
-    pub title: String,
-    pub latest_version: Option<i32>,
-    pub active_version: Option<i32>,
-    pub versions: i64,
-    pub learners: i64,
+    pub version: i32,
+    pub title: &'a str,
+    pub body: &'a Value,
+    pub content_hash: &'a str,
+    pub size_bytes: i32,
+    pub created_by: Option<Uuid>,
 }
 
-/// The tenant's courses: every approved syllabus, newest first, with its versions.
-pub async fn courses(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<CourseSummary>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT a.id, a.title,
-                (SELECT max(version) FROM course_packages p WHERE p.syllabus_id = a.id) AS latest,
-                (SELECT p.version FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
-                  WHERE o.scope = 'COURSE' AND o.scope_ref = a.id::text) AS active,
-                (SELECT count(*) FROM course_packages p WHERE p.syllabus_id = a.id) AS versions,
-                (SELECT count(*) FROM enrollments e WHERE e.course_id = a.id) AS learners
-         FROM artifacts a
-         WHERE a.tenant_id = $1 AND a.kind = 'SYLLABUS' AND a.status = 'APPROVED'
-         ORDER BY a.created_at DESC, a.id DESC",
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    p: NewPackage<'_>,
+) -> Result<PackageRow, sqlx::Error> {
+    sqlx::query_as!(
+        PackageRow,
+        r#"INSERT INTO course_packages (id, tenant_id, course_id, syllabus_id, version, title, body,
+                                        content_hash, size_bytes, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           RETURNING id, course_id, syllabus_id, version, status AS "status: PackageStatus", title,
+                     content_hash, size_bytes, created_by, created_at, false AS "active!""#,
+        Uuid::new_v4(),
+        p.tenant_id,
+        p.course_id,
+        p.syllabus_id,
+        p.version,
+        p.title,
+        p.body,
+        p.content_hash,
+        p.size_bytes,
+        p.created_by
     )
-    .bind(tenant_id)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CourseSummary {
-                syllabus_id: r.try_get("id")?,
-                title: r.try_get("title")?,
-                latest_version: r.try_get("latest")?,
-                active_version: r.try_get("active")?,
-                versions: r.try_get("versions")?,
-                learners: r.try_get("learners")?,
-            })
-        })
-        .collect()
+    .fetch_one(&mut **tx)
+    .await
 }
 
-/// A course's package versions, newest first; `None` when the tenant has no such course.
+/// A course's package versions, newest first.
 pub async fn versions(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
-    syllabus_id: Uuid,
-) -> Result<Option<Vec<PackageRow>>, sqlx::Error> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM artifacts WHERE tenant_id = $1 AND id = $2 AND kind = 'SYLLABUS')",
+    course_id: Uuid,
+) -> Result<Vec<PackageRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PackageRow,
+        r#"SELECT p.id, p.course_id, p.syllabus_id, p.version, p.status AS "status: PackageStatus", p.title,
+                  p.content_hash, p.size_bytes, p.created_by, p.created_at,
+                  EXISTS (SELECT 1 FROM published_outputs o WHERE o.package_id = p.id) AS "active!"
+           FROM course_packages p WHERE p.tenant_id = $1 AND p.course_id = $2 ORDER BY p.version DESC"#,
+        tenant_id,
+        course_id
     )
-    .bind(tenant_id)
-    .bind(syllabus_id)
-    .fetch_one(pool)
-    .await?;
-    if !exists {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT {ROW} FROM course_packages p WHERE p.tenant_id = $1 AND p.syllabus_id = $2 ORDER BY p.version DESC"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(syllabus_id)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(row).collect::<Result<_, _>>().map(Some)
+    .fetch_all(db)
+    .await
 }
 
 /// One version with its body.
 pub async fn version(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
-    syllabus_id: Uuid,
+    course_id: Uuid,
     version: i32,
 ) -> Result<Option<(PackageRow, Value)>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {ROW}, p.body FROM course_packages p
-         WHERE p.tenant_id = $1 AND p.syllabus_id = $2 AND p.version = $3"
-    );
-    let r = sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(syllabus_id)
-        .bind(version)
-        .fetch_optional(pool)
-        .await?;
-    match r {
-        Some(r) => Ok(Some((row(&r)?, r.try_get("body")?))),
-        None => Ok(None),
-    }
+    let r = sqlx::query!(
+        r#"SELECT p.id, p.course_id, p.syllabus_id, p.version, p.status AS "status: PackageStatus", p.title,
+                  p.content_hash, p.size_bytes, p.created_by, p.created_at, p.body,
+                  EXISTS (SELECT 1 FROM published_outputs o WHERE o.package_id = p.id) AS "active!"
+           FROM course_packages p WHERE p.tenant_id = $1 AND p.course_id = $2 AND p.version = $3"#,
+        tenant_id,
+        course_id,
+        version
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(r.map(|r| {
+        (
+            PackageRow {
+                id: r.id,
+                course_id: r.course_id,
+                syllabus_id: r.syllabus_id,
+                version: r.version,
+                status: r.status,
+                title: r.title,
+                content_hash: r.content_hash,
+                size_bytes: r.size_bytes,
+                created_by: r.created_by,
+                created_at: r.created_at,
+                active: r.active,
+            },
+            r.body,
+        )
+    }))
 }
 
 /// One version of a tenant's course, locked until `tx` ends.
-async fn lock_version(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+pub async fn lock_version(
+    tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,
-    syllabus_id: Uuid,
+    course_id: Uuid,
     version: i32,
-) -> Result<PackageRow, PackageError> {
-    let sql = format!(
-        "SELECT {ROW} FROM course_packages p
-         WHERE p.tenant_id = $1 AND p.syllabus_id = $2 AND p.version = $3 FOR UPDATE"
-    );
-    sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(syllabus_id)
-        .bind(version)
-        .fetch_optional(&mut **tx)
-        .await?
-        .as_ref()
-        .map(row)
-        .transpose()?
-        .ok_or_else(|| PackageError::NotFound(format!("version {version} not found")))
-}
-
-/// What a publish did.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Published {
-    pub package: PackageRow,
-    pub previous_version: Option<i32>,
-    /// True when the pointer moved back to an older version.
-    pub rollback: bool,
-}
-
-/// Makes `version` the course's active version: publishes it, or rolls back to it when it
-/// is older than the active one. Archived versions cannot be made active.
-pub async fn publish(
-    pool: &PgPool,
-    tenant_id: Uuid,
-    syllabus_id: Uuid,
-    version: i32,
-    actor: Uuid,
-) -> Result<Published, PackageError> {
-    let mut tx = pool.begin().await?;
-    let target = lock_version(&mut tx, tenant_id, syllabus_id, version).await?;
-    if target.status != "PUBLISHED" {
-        return Err(PackageError::Conflict(format!(
-            "version {version} is archived and cannot be made active"
-        )));
-    }
-    let previous: Option<(Uuid, i32)> = sqlx::query_as(
-        "SELECT p.id, p.version FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
-         WHERE o.scope = 'COURSE' AND o.scope_ref = $1 FOR UPDATE OF o",
+) -> Result<Option<PackageRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PackageRow,
+        r#"SELECT p.id, p.course_id, p.syllabus_id, p.version, p.status AS "status: PackageStatus", p.title,
+                  p.content_hash, p.size_bytes, p.created_by, p.created_at,
+                  EXISTS (SELECT 1 FROM published_outputs o WHERE o.package_id = p.id) AS "active!"
+           FROM course_packages p WHERE p.tenant_id = $1 AND p.course_id = $2 AND p.version = $3
+           FOR UPDATE OF p"#,
+        tenant_id,
+        course_id,
+        version
     )
-    .bind(syllabus_id.to_string())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The package the course's pointer names (id and version), locked until `tx` ends.
+pub async fn lock_active(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+) -> Result<Option<(Uuid, i32)>, sqlx::Error> {
+    let r = sqlx::query!(
+        "SELECT p.id, p.version FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
+         WHERE o.tenant_id = $1 AND o.course_id = $2 AND o.scope = 'COURSE' FOR UPDATE OF o",
+        tenant_id,
+        course_id
+    )
+    .fetch_optional(&mut **tx)
     .await?;
-    if previous.is_some_and(|(id, _)| id == target.id) {
-        return Err(PackageError::Conflict(format!(
-            "version {version} is already the active version"
-        )));
-    }
-    sqlx::query(
-        "INSERT INTO published_outputs (id, tenant_id, scope, scope_ref, output_ref, package_id, promoted_by)
-         VALUES ($1, $2, 'COURSE', $3, $4::text, $4, $5)
-         ON CONFLICT (scope, scope_ref) DO UPDATE
+    Ok(r.map(|r| (r.id, r.version)))
+}
+
+/// Points the course at `package_id` (the trigger appends the move to the history).
+pub async fn point_course(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+    package_id: Uuid,
+    actor: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO published_outputs (id, tenant_id, course_id, scope, scope_ref, output_ref, package_id, promoted_by)
+         VALUES ($1, $2, $3, 'COURSE', $3::uuid::text, $4::uuid::text, $4, $5)
+         ON CONFLICT (tenant_id, course_id, scope, scope_ref) DO UPDATE
          SET output_ref = EXCLUDED.output_ref, package_id = EXCLUDED.package_id,
              promoted_by = EXCLUDED.promoted_by, promoted_at = clock_timestamp()",
+        Uuid::new_v4(),
+        tenant_id,
+        course_id,
+        package_id,
+        actor
     )
-    .bind(Uuid::new_v4())
-    .bind(tenant_id)
-    .bind(syllabus_id.to_string())
-    .bind(target.id)
-    .bind(actor)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    let previous_version = previous.map(|(_, v)| v);
-    let rollback = previous_version.is_some_and(|p| p > version);
-    audit::record(
-        &mut tx,
-        AuditEvent::new(AuditAction::PackagePublished, "course_package", target.id)
-            .tenant(tenant_id)
-            .actor(Some(actor))
-            .metadata(json!({
-                "courseId": syllabus_id, "version": version, "previousVersion": previous_version,
-                "rollback": rollback, "contentHash": target.content_hash,
-            })),
-    )
-    .await;
-    tx.commit().await?;
-    Ok(Published {
-        package: PackageRow {
-            active: true,
-            ..target
-        },
-        previous_version,
-        rollback,
-    })
+    Ok(())
 }
 
-/// Withdraws a version that is not active; it can no longer be published.
-pub async fn archive(
-    pool: &PgPool,
-    tenant_id: Uuid,
-    syllabus_id: Uuid,
-    version: i32,
-    actor: Uuid,
-) -> Result<PackageRow, PackageError> {
-    let mut tx = pool.begin().await?;
-    let target = lock_version(&mut tx, tenant_id, syllabus_id, version).await?;
-    // Lock the pointer too, so a concurrent publish of this version waits for us.
-    let active: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM published_outputs WHERE scope = 'COURSE' AND scope_ref = $1
-                        AND package_id = $2 FOR UPDATE)",
+/// Marks a package ARCHIVED.
+pub async fn set_archived(
+    tx: &mut Transaction<'_, Postgres>,
+    package_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE course_packages SET status = 'ARCHIVED' WHERE id = $1",
+        package_id
     )
-    .bind(syllabus_id.to_string())
-    .bind(target.id)
-    .fetch_one(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    if active {
-        return Err(PackageError::Conflict(format!(
-            "version {version} is the active version; publish another version before archiving it"
-        )));
-    }
-    if target.status == "ARCHIVED" {
-        return Err(PackageError::Conflict(format!(
-            "version {version} is already archived"
-        )));
-    }
-    sqlx::query("UPDATE course_packages SET status = 'ARCHIVED' WHERE id = $1")
-        .bind(target.id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        AuditEvent::new(AuditAction::PackageArchived, "course_package", target.id)
-            .tenant(tenant_id)
-            .actor(Some(actor))
-            .metadata(json!({ "courseId": syllabus_id, "version": version })),
-    )
-    .await;
-    tx.commit().await?;
-    Ok(PackageRow {
-        status: "ARCHIVED".into(),
-        ..target
-    })
+    Ok(())
 }
 
 /// One move of a course's pointer.
@@ -409,33 +245,25 @@ pub struct HistoryEntry {
 
 /// Every move of a course's pointer, newest first.
 pub async fn history(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
-    syllabus_id: Uuid,
+    course_id: Uuid,
 ) -> Result<Vec<HistoryEntry>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT p.version, prev.version AS previous_version, u.email, h.promoted_at
-         FROM publish_history h
-         LEFT JOIN course_packages p ON p.id = h.package_id
-         LEFT JOIN course_packages prev ON prev.id::text = h.previous_output_ref
-         LEFT JOIN users u ON u.id = h.promoted_by
-         WHERE h.tenant_id = $1 AND h.scope = 'COURSE' AND h.scope_ref = $2
-         ORDER BY h.id DESC LIMIT 200",
+    sqlx::query_as!(
+        HistoryEntry,
+        r#"SELECT p.version AS "version?", prev.version AS "previous_version?", u.email AS "promoted_by?",
+                  h.promoted_at
+           FROM publish_history h
+           LEFT JOIN course_packages p ON p.id = h.package_id
+           LEFT JOIN course_packages prev ON prev.id::text = h.previous_output_ref
+           LEFT JOIN users u ON u.id = h.promoted_by
+           WHERE h.tenant_id = $1 AND h.course_id = $2 AND h.scope = 'COURSE'
+           ORDER BY h.id DESC LIMIT 200"#,
+        tenant_id,
+        course_id
     )
-    .bind(tenant_id)
-    .bind(syllabus_id.to_string())
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(HistoryEntry {
-                version: r.try_get("version")?,
-                previous_version: r.try_get("previous_version")?,
-                promoted_by: r.try_get("email")?,
-                promoted_at: r.try_get("promoted_at")?,
-            })
-        })
-        .collect()
+    .fetch_all(db)
+    .await
 }
 
 /// The active version of a course, as learners get it.
@@ -460,44 +288,49 @@ pub struct LearnerView {
 
 /// One query: the pointer, the learner's enrollment and progress.
 pub async fn learner_view(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     course_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<LearnerView>, sqlx::Error> {
-    let r = sqlx::query(
-        "SELECT p.id, p.version, p.title, p.content_hash,
-                EXISTS (SELECT 1 FROM enrollments e WHERE e.user_id = $3 AND e.course_id = $2) AS enrolled,
+    let r = sqlx::query!(
+        r#"SELECT p.id, p.version, p.title, p.content_hash,
+                EXISTS (SELECT 1 FROM enrollments e WHERE e.user_id = $3 AND e.course_id = $2) AS "enrolled!",
                 coalesce((SELECT array_agg(lp.lesson_id ORDER BY lp.lesson_id) FROM lesson_progress lp
-                          WHERE lp.user_id = $3 AND lp.course_id = $2 AND lp.completed), '{}') AS completed
+                          WHERE lp.user_id = $3 AND lp.course_id = $2 AND lp.completed), '{}') AS "completed!"
          FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
-         WHERE o.scope = 'COURSE' AND o.scope_ref = $2::text AND o.tenant_id = $1",
+         WHERE o.scope = 'COURSE' AND o.course_id = $2 AND o.tenant_id = $1"#,
+        tenant_id,
+        course_id,
+        user_id
     )
-    .bind(tenant_id)
-    .bind(course_id)
-    .bind(user_id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
-    let Some(r) = r else { return Ok(None) };
-    Ok(Some(LearnerView {
+    Ok(r.map(|r| LearnerView {
         active: Active {
             course_id,
-            package_id: r.try_get("id")?,
-            version: r.try_get("version")?,
-            title: r.try_get("title")?,
-            content_hash: r.try_get("content_hash")?,
+            package_id: r.id,
+            version: r.version,
+            title: r.title,
+            content_hash: r.content_hash,
         },
-        enrolled: r.try_get("enrolled")?,
-        completed: r.try_get("completed")?,
+        enrolled: r.enrolled,
+        completed: r.completed,
     }))
 }
 
 /// A package's body and hash by id (packages are immutable, so callers may cache it).
-pub async fn body(pool: &PgPool, package_id: Uuid) -> Result<Option<(Value, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT body, content_hash FROM course_packages WHERE id = $1")
-        .bind(package_id)
-        .fetch_optional(pool)
-        .await
+pub async fn body(
+    db: impl PgExecutor<'_>,
+    package_id: Uuid,
+) -> Result<Option<(Value, String)>, sqlx::Error> {
+    let r = sqlx::query!(
+        "SELECT body, content_hash FROM course_packages WHERE id = $1",
+        package_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(r.map(|r| (r.body, r.content_hash)))
 }
 
 /// One published course in a learner's catalogue.
@@ -515,128 +348,111 @@ pub struct CatalogueEntry {
 
 /// The tenant's published courses; the learner's enrolled ones first.
 pub async fn catalogue(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     user_id: Uuid,
 ) -> Result<Vec<CatalogueEntry>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT p.syllabus_id, p.id, p.title, p.version, p.content_hash, e.created_at IS NOT NULL AS enrolled,
+    sqlx::query_as!(
+        CatalogueEntry,
+        r#"SELECT o.course_id, p.id AS package_id, p.title, p.version, p.content_hash,
+                e.created_at IS NOT NULL AS "enrolled!",
                 (SELECT count(*) FROM lesson_progress lp
-                  WHERE lp.user_id = $2 AND lp.course_id = p.syllabus_id AND lp.completed) AS completed
+                  WHERE lp.user_id = $2 AND lp.course_id = o.course_id AND lp.completed) AS "completed!"
          FROM published_outputs o
          JOIN course_packages p ON p.id = o.package_id
-         LEFT JOIN enrollments e ON e.user_id = $2 AND e.course_id = p.syllabus_id
+         LEFT JOIN enrollments e ON e.user_id = $2 AND e.course_id = o.course_id
          WHERE o.tenant_id = $1 AND o.scope = 'COURSE'
-         ORDER BY (e.created_at IS NULL), e.created_at DESC, p.title, p.syllabus_id",
+         ORDER BY (e.created_at IS NULL), e.created_at DESC, p.title, o.course_id"#,
+        tenant_id,
+        user_id
     )
-    .bind(tenant_id)
-    .bind(user_id)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CatalogueEntry {
-                course_id: r.try_get("syllabus_id")?,
-                package_id: r.try_get("id")?,
-                title: r.try_get("title")?,
-                version: r.try_get("version")?,
-                content_hash: r.try_get("content_hash")?,
-                enrolled: r.try_get("enrolled")?,
-                completed: r.try_get("completed")?,
-            })
-        })
-        .collect()
+    .fetch_all(db)
+    .await
 }
 
-/// Enrolls a learner in a published course; true when this created the enrollment (a
-/// repeat changes nothing). An unpublished or foreign course is not found.
-pub async fn enroll(
-    pool: &PgPool,
+/// The active version number of a published course of the tenant.
+pub async fn active_version(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT p.version FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
+         WHERE o.scope = 'COURSE' AND o.course_id = $2 AND o.tenant_id = $1",
+        tenant_id,
+        course_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Inserts an enrollment; `Some(id)` when this created it, `None` when it existed.
+pub async fn insert_enrollment(
+    tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,
     user_id: Uuid,
     course_id: Uuid,
-) -> Result<bool, PackageError> {
-    let mut tx = pool.begin().await?;
-    let version: Option<i32> = sqlx::query_scalar(
-        "SELECT p.version FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
-         WHERE o.scope = 'COURSE' AND o.scope_ref = $2::text AND o.tenant_id = $1",
-    )
-    .bind(tenant_id)
-    .bind(course_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(version) = version else {
-        return Err(PackageError::NotFound("course not published".into()));
-    };
-    let id = Uuid::new_v4();
-    let created = sqlx::query(
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
         "INSERT INTO enrollments (id, tenant_id, user_id, course_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, course_id) DO NOTHING",
+         ON CONFLICT (user_id, course_id) DO NOTHING RETURNING id",
+        Uuid::new_v4(),
+        tenant_id,
+        user_id,
+        course_id
     )
-    .bind(id)
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(course_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if created {
-        audit::record(
-            &mut tx,
-            AuditEvent::new(AuditAction::EnrollmentCreated, "enrollment", id)
-                .tenant(tenant_id)
-                .actor(Some(user_id))
-                .metadata(json!({ "courseId": course_id, "version": version })),
-        )
-        .await;
-    }
-    tx.commit().await?;
-    Ok(created)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
-/// Records a lesson as completed (or not) for an enrolled learner. Idempotent: the same
-/// write twice leaves one row. The caller has checked the lesson is in the active version.
+pub async fn is_enrolled(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    course_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM enrollments WHERE tenant_id = $1 AND user_id = $2 AND course_id = $3) AS "e!""#,
+        tenant_id,
+        user_id,
+        course_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Records a lesson as completed (or not) for an enrolled learner; false when the learner
+/// is not enrolled. The same write twice leaves one row.
 pub async fn set_progress(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     user_id: Uuid,
     course_id: Uuid,
     lesson_id: &str,
     completed: bool,
     version: i32,
-) -> Result<(), PackageError> {
-    let res = sqlx::query(
-        "INSERT INTO lesson_progress (tenant_id, user_id, course_id, lesson_id, completed, version)
-         SELECT $1, $2, $3, $4, $5, $6
-         WHERE EXISTS (SELECT 1 FROM enrollments WHERE user_id = $2 AND course_id = $3 AND tenant_id = $1)
-         ON CONFLICT (user_id, course_id, lesson_id) DO UPDATE
-         SET completed = EXCLUDED.completed, version = EXCLUDED.version, updated_at = clock_timestamp()
-         WHERE lesson_progress.completed IS DISTINCT FROM EXCLUDED.completed",
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query_scalar!(
+        r#"WITH enrolled AS (
+               SELECT 1 FROM enrollments WHERE user_id = $2 AND course_id = $3 AND tenant_id = $1),
+           written AS (
+               INSERT INTO lesson_progress (tenant_id, user_id, course_id, lesson_id, completed, version)
+               SELECT $1, $2, $3, $4, $5, $6 FROM enrolled
+               ON CONFLICT (user_id, course_id, lesson_id) DO UPDATE
+               SET completed = EXCLUDED.completed, version = EXCLUDED.version, updated_at = clock_timestamp()
+               WHERE lesson_progress.completed IS DISTINCT FROM EXCLUDED.completed
+               RETURNING 1)
+           SELECT EXISTS (SELECT 1 FROM enrolled) AS "enrolled!""#,
+        tenant_id,
+        user_id,
+        course_id,
+        lesson_id,
+        completed,
+        version
     )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(course_id)
-    .bind(lesson_id)
-    .bind(completed)
-    .bind(version)
-    .execute(pool)
+    .fetch_one(db)
     .await?;
-    if res.rows_affected() == 0 {
-        let enrolled: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM enrollments WHERE user_id = $1 AND course_id = $2)",
-        )
-        .bind(user_id)
-        .bind(course_id)
-        .fetch_one(pool)
-        .await?;
-        if !enrolled {
-            return Err(PackageError::Forbidden(
-                "enroll in the course before recording progress".into(),
-            ));
-        }
-    }
-    Ok(())
+    Ok(r)
 }
 
 /// A learner's progress in one course.
@@ -651,28 +467,19 @@ pub struct LessonState {
 }
 
 pub async fn progress(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     user_id: Uuid,
     course_id: Uuid,
 ) -> Result<Vec<LessonState>, sqlx::Error> {
-    let rows = sqlx::query(
+    sqlx::query_as!(
+        LessonState,
         "SELECT lesson_id, completed, version, updated_at FROM lesson_progress
          WHERE user_id = $1 AND course_id = $2 ORDER BY updated_at, lesson_id",
+        user_id,
+        course_id
     )
-    .bind(user_id)
-    .bind(course_id)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LessonState {
-                lesson_id: r.try_get("lesson_id")?,
-                completed: r.try_get("completed")?,
-                version: r.try_get("version")?,
-                updated_at: r.try_get("updated_at")?,
-            })
-        })
-        .collect()
+    .fetch_all(db)
+    .await
 }
 
 /// One graded quiz submission.
@@ -688,66 +495,59 @@ pub struct Attempt {
     pub created_at: OffsetDateTime,
 }
 
-/// Stores a graded attempt; the learner must be enrolled.
-#[allow(clippy::too_many_arguments)]
-pub async fn record_attempt(
-    pool: &PgPool,
-    tenant_id: Uuid,
-    user_id: Uuid,
-    course_id: Uuid,
-    package_id: Uuid,
-    lesson_id: &str,
-    answers: &Value,
-    score: i32,
-    total: i32,
-) -> Result<Attempt, PackageError> {
-    let r = sqlx::query(
+/// An attempt to store.
+#[derive(Debug, Clone)]
+pub struct NewAttempt<'a> {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub course_id: Uuid,
+    pub package_id: Uuid,
+    pub lesson_id: &'a str,
+    pub answers: &'a Value,
+    pub score: i32,
+    pub total: i32,
+}
+
+/// Stores a graded attempt; `None` when the learner is not enrolled.
+pub async fn insert_attempt(
+    db: impl PgExecutor<'_>,
+    a: NewAttempt<'_>,
+) -> Result<Option<Attempt>, sqlx::Error> {
+    sqlx::query_as!(
+        Attempt,
         "INSERT INTO quiz_attempts (id, tenant_id, user_id, course_id, package_id, lesson_id, answers, score, total)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
          WHERE EXISTS (SELECT 1 FROM enrollments WHERE user_id = $3 AND course_id = $4 AND tenant_id = $2)
          RETURNING id, lesson_id, answers, score, total, created_at",
+        Uuid::new_v4(),
+        a.tenant_id,
+        a.user_id,
+        a.course_id,
+        a.package_id,
+        a.lesson_id,
+        a.answers,
+        a.score,
+        a.total
     )
-    .bind(Uuid::new_v4())
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(course_id)
-    .bind(package_id)
-    .bind(lesson_id)
-    .bind(answers)
-    .bind(score)
-    .bind(total)
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| PackageError::Forbidden("enroll in the course before taking its quizzes".into()))?;
-    attempt(&r).map_err(Into::into)
-}
-
-fn attempt(r: &sqlx::postgres::PgRow) -> Result<Attempt, sqlx::Error> {
-    Ok(Attempt {
-        id: r.try_get("id")?,
-        lesson_id: r.try_get("lesson_id")?,
-        answers: r.try_get("answers")?,
-        score: r.try_get("score")?,
-        total: r.try_get("total")?,
-        created_at: r.try_get("created_at")?,
-    })
+    .fetch_optional(db)
+    .await
 }
 
 /// A learner's attempts at one lesson's quiz, newest first.
 pub async fn attempts(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     user_id: Uuid,
     course_id: Uuid,
     lesson_id: &str,
 ) -> Result<Vec<Attempt>, sqlx::Error> {
-    let rows = sqlx::query(
+    sqlx::query_as!(
+        Attempt,
         "SELECT id, lesson_id, answers, score, total, created_at FROM quiz_attempts
          WHERE user_id = $1 AND course_id = $2 AND lesson_id = $3 ORDER BY created_at DESC LIMIT 50",
+        user_id,
+        course_id,
+        lesson_id
     )
-    .bind(user_id)
-    .bind(course_id)
-    .bind(lesson_id)
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(attempt).collect()
+    .fetch_all(db)
+    .await
 }

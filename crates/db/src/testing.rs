@@ -174,7 +174,7 @@ impl Drop for TestDatabase {
 
 /// An approved course for tests: a brief, its approved syllabus (made by the offline
 /// drafter for `hours` of learning) and an approved lesson and quiz for every planned
-/// lesson and a project for every module, inserted directly. Returns the syllabus id.
+/// lesson and a project for every module, inserted directly. Returns the course id.
 pub async fn seed_approved_course(
     pool: &PgPool,
     tenant_id: uuid::Uuid,
@@ -209,6 +209,7 @@ pub async fn seed_course_with(
     .expect("brief");
     let syllabus = offline::syllabus(&brief, "2026-01-01T00:00:00Z");
     let brief_id = uuid::Uuid::new_v4();
+    let course_id = uuid::Uuid::new_v4();
     sqlx::query("INSERT INTO briefs (id, tenant_id, body, created_by) VALUES ($1, $2, $3, $4)")
         .bind(brief_id)
         .bind(tenant_id)
@@ -217,6 +218,15 @@ pub async fn seed_course_with(
         .execute(pool)
         .await
         .expect("insert brief");
+    sqlx::query("INSERT INTO courses (id, tenant_id, brief_id, title, created_by) VALUES ($1, $2, $3, $4, $5)")
+        .bind(course_id)
+        .bind(tenant_id)
+        .bind(brief_id)
+        .bind(title)
+        .bind(reviewer)
+        .execute(pool)
+        .await
+        .expect("insert course");
     let syllabus_id = insert_artifact(
         pool,
         tenant_id,
@@ -225,7 +235,7 @@ pub async fn seed_course_with(
         "SYLLABUS",
         None,
         Some(brief_id),
-        "syllabus",
+        &brief_id.to_string(),
         None,
         &syllabus.title,
         &serde_json::to_value(&syllabus).expect("syllabus json"),
@@ -280,10 +290,10 @@ pub async fn seed_course_with(
         )
         .await;
     }
-    syllabus_id
+    course_id
 }
 
-/// Inserts one APPROVED artifact as the next version of its (kind, syllabus, ref) lineage.
+/// Inserts one APPROVED artifact as the next version of its (course, kind, ref) lineage.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_approved(
     pool: &PgPool,
@@ -329,17 +339,13 @@ pub async fn insert_artifact(
     body: &serde_json::Value,
 ) -> uuid::Uuid {
     let id = uuid::Uuid::new_v4();
-    let (lineage, version, parent) =
-        crate::artifacts::next_version(pool, tenant_id, kind, syllabus_id, brief_id, ref_id, id)
-            .await
-            .expect("next version");
     sqlx::query(
         "INSERT INTO artifacts (id, tenant_id, kind, syllabus_id, brief_id, ref_id, module_id, lineage_id,
                                 version, parent_id, status, title, body, provenance, content_hash,
                                 created_by, reviewed_by, reviewed_at, review_note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $16, $11, $12, $13, $14, $15,
-                 CASE WHEN $16 <> 'DRAFT' THEN $15 END,
-                 CASE WHEN $16 <> 'DRAFT' THEN clock_timestamp() END, 'seeded by a test')",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $1, 0, NULL, $13, $8, $9, $10, $11, $12,
+                 CASE WHEN $13 <> 'DRAFT' THEN $12 END,
+                 CASE WHEN $13 <> 'DRAFT' THEN clock_timestamp() END, 'seeded by a test')",
     )
     .bind(id)
     .bind(tenant_id)
@@ -348,9 +354,6 @@ pub async fn insert_artifact(
     .bind(brief_id)
     .bind(ref_id)
     .bind(module_id)
-    .bind(lineage)
-    .bind(version)
-    .bind(parent)
     .bind(title)
     .bind(body)
     .bind(serde_json::json!({ "promptVersion": format!("{}@test", kind.to_lowercase()) }))

@@ -54,7 +54,7 @@ pub struct Provenance {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CoursePackage {
     pub format_version: u32,
-    /// The course: the id of its approved syllabus.
+    /// The course's id.
     pub course_id: String,
     /// The package version, 1, 2, … per course.
     #[schemars(range(min = 1))]
@@ -225,11 +225,16 @@ fn parse<T: serde::de::DeserializeOwned>(part: &Part, what: &str) -> Result<T, B
     })
 }
 
-/// Assembles version `version` of the course whose approved syllabus is `syllabus`, from
+/// Assembles version `version` of course `course_id` from its approved syllabus `syllabus` and
 /// `parts` (every lesson, quiz and project artifact made for it, any status). For each
 /// planned lesson it takes the newest approved lesson and quiz, and for each module the
 /// newest approved project. Refuses, naming every gap, when any is missing or unapproved.
-pub fn build(syllabus: &Part, parts: &[Part], version: u32) -> Result<Built, BuildError> {
+pub fn build(
+    course_id: &str,
+    syllabus: &Part,
+    parts: &[Part],
+    version: u32,
+) -> Result<Built, BuildError> {
     if syllabus.kind != "SYLLABUS" {
         return Err(BuildError::Invalid(format!(
             "artifact {} is a {}, not a syllabus",
@@ -308,7 +313,7 @@ pub fn build(syllabus: &Part, parts: &[Part], version: u32) -> Result<Built, Bui
 
     let package = CoursePackage {
         format_version: PACKAGE_FORMAT,
-        course_id: syllabus.artifact_id.clone(),
+        course_id: course_id.to_owned(),
         version,
         title: plan.title.clone(),
         audience: plan.audience.clone(),
@@ -394,13 +399,13 @@ mod tests {
     #[test]
     fn same_inputs_give_the_same_bytes_and_hash() {
         let (s, mut parts) = course();
-        let a = build(&s, &parts, 1).expect("builds");
+        let a = build("course-1", &s, &parts, 1).expect("builds");
         parts.reverse();
-        let b = build(&s, &parts, 1).expect("builds");
+        let b = build("course-1", &s, &parts, 1).expect("builds");
         assert_eq!(a.json, b.json);
         assert_eq!(a.hash, b.hash);
         assert_eq!(a.hash.len(), 64);
-        let c = build(&s, &parts, 2).expect("builds");
+        let c = build("course-1", &s, &parts, 2).expect("builds");
         assert_ne!(a.hash, c.hash, "the version is part of the package");
         // The canonical form survives a round trip through a JSON value (as jsonb stores it).
         let back: serde_json::Value = serde_json::from_str(&a.json).expect("json");
@@ -410,7 +415,7 @@ mod tests {
     #[test]
     fn lessons_are_in_syllabus_order_with_their_quizzes_and_projects() {
         let (s, parts) = course();
-        let built = build(&s, &parts, 1).expect("builds");
+        let built = build("course-1", &s, &parts, 1).expect("builds");
         let plan: Syllabus = serde_json::from_value(s.body.clone()).expect("syllabus");
         let planned: Vec<&str> = plan
             .modules
@@ -451,7 +456,7 @@ mod tests {
         draft.artifact_id = "lesson-draft".into();
         parts.push(newer);
         parts.push(draft);
-        let built = build(&s, &parts, 1).expect("builds");
+        let built = build("course-1", &s, &parts, 1).expect("builds");
         assert_eq!(
             built.package.provenance.parts[0].artifact_id,
             "lesson-newer"
@@ -470,7 +475,7 @@ mod tests {
             .expect("project");
         let module = parts[project_at].ref_id.clone();
         parts.remove(project_at);
-        let Err(BuildError::NotReady(gaps)) = build(&s, &parts, 1) else {
+        let Err(BuildError::NotReady(gaps)) = build("course-1", &s, &parts, 1) else {
             panic!("must refuse");
         };
         assert_eq!(gaps.len(), 2, "{gaps:?}");
@@ -482,12 +487,12 @@ mod tests {
 
         let (mut s, parts) = course();
         s.status = "DRAFT".into();
-        let err = build(&s, &parts, 1).expect_err("unapproved syllabus");
+        let err = build("course-1", &s, &parts, 1).expect_err("unapproved syllabus");
         assert!(err.to_string().contains("syllabus"), "{err}");
 
         let (s, mut parts) = course();
         parts[1].status = "REJECTED".into();
-        let err = build(&s, &parts, 1).expect_err("rejected quiz");
+        let err = build("course-1", &s, &parts, 1).expect_err("rejected quiz");
         assert!(err.to_string().contains("REJECTED"), "{err}");
     }
 
@@ -495,11 +500,14 @@ mod tests {
     fn refuses_a_part_that_does_not_fit() {
         let (s, mut parts) = course();
         parts[0].body["lessonId"] = "somewhere-else".into();
-        let err = build(&s, &parts, 1).expect_err("wrong lesson id");
+        let err = build("course-1", &s, &parts, 1).expect_err("wrong lesson id");
         assert!(matches!(err, BuildError::Invalid(_)), "{err}");
         let (s, mut parts) = course();
         parts[0].body["surprise"] = true.into();
-        assert!(matches!(build(&s, &parts, 1), Err(BuildError::Invalid(_))));
+        assert!(matches!(
+            build("course-1", &s, &parts, 1),
+            Err(BuildError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -507,7 +515,7 @@ mod tests {
         let (s, mut parts) = course();
         let big = "x".repeat(MAX_PACKAGE_BYTES);
         parts[0].body["explanation"]["overview"] = big.into();
-        let err = build(&s, &parts, 1).expect_err("too large");
+        let err = build("course-1", &s, &parts, 1).expect_err("too large");
         assert!(matches!(err, BuildError::TooLarge { .. }));
         assert!(err.to_string().contains("limit is 5 MB"), "{err}");
     }
@@ -515,7 +523,7 @@ mod tests {
     #[test]
     fn learners_never_get_quiz_answers() {
         let (s, parts) = course();
-        let built = build(&s, &parts, 1).expect("builds");
+        let built = build("course-1", &s, &parts, 1).expect("builds");
         let v = built.package.for_learner();
         let quizzes = v["quizzes"].to_string();
         assert!(
@@ -534,7 +542,7 @@ mod tests {
     #[test]
     fn the_package_matches_its_schema() {
         let (s, parts) = course();
-        let built = build(&s, &parts, 1).expect("builds");
+        let built = build("course-1", &s, &parts, 1).expect("builds");
         let schema = serde_json::to_value(schemars::schema_for!(CoursePackage)).expect("schema");
         let validator = jsonschema::validator_for(&schema).expect("compiles");
         let instance: serde_json::Value = serde_json::from_str(&built.json).expect("json");

@@ -52,6 +52,15 @@ impl From<SessionUser> for Caller {
 
 impl Caller {
     /// Passes when the caller holds one of `roles`; 403 otherwise.
+    /// The caller as the use cases see them.
+    pub fn actor(&self) -> app::Actor {
+        app::Actor {
+            tenant_id: self.tenant_id,
+            user_id: self.user_id,
+            role: self.role,
+        }
+    }
+
     pub fn require_role(&self, roles: &[Role]) -> Result<(), WebError> {
         if roles.contains(&self.role) {
             Ok(())

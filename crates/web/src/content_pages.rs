@@ -2,6 +2,7 @@
 //! syllabus (rendered, JSON, diff against its previous version, review, content request and
 //! job progress), and one lesson, quiz or project (rendered, JSON, review, edit).
 
+use app::authoring::{self, Family};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use db::artifacts::{self, Artifact};
+use db::types::{ArtifactKind, ArtifactStatus};
 use domain::{Brief, Lesson, Project, Quiz, Syllabus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,9 +18,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::content::{
-    STAFF, decide, enqueue_content, enqueue_regeneration, load, save_edit, submit_brief,
-};
+use crate::content::STAFF;
 use crate::error::WebError;
 use crate::extract::{Form, Path};
 use crate::pages::{JsonBlock, Layout, PageCtx, go, render};
@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
 
 /// The page an artifact is reviewed on.
 fn page_of(a: &Artifact) -> String {
-    if a.kind == "SYLLABUS" {
+    if a.kind.is_syllabus() {
         format!("/admin/syllabi/{}", a.id)
     } else {
         format!("/admin/content/{}", a.id)
@@ -182,7 +182,7 @@ async fn brief_submit(
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     };
-    submit_brief(&state, &caller, &valid).await?;
+    authoring::submit_brief(&state.pool, &caller.actor(), &valid).await?;
     Ok(go(
         "/admin/syllabi".into(),
         "Brief saved: the syllabus is being generated and appears here when ready.",
@@ -193,7 +193,7 @@ struct Row {
     id: Uuid,
     title: String,
     version: i32,
-    status: String,
+    status: ArtifactStatus,
     offline: bool,
     created: String,
 }
@@ -203,7 +203,7 @@ fn row(a: &Artifact) -> Row {
         id: a.id,
         title: a.title.clone(),
         version: a.version,
-        status: a.status.clone(),
+        status: a.status,
         offline: a.provenance["offline"] == true,
         created: a
             .created_at
@@ -222,7 +222,11 @@ struct SyllabiPage {
 
 async fn syllabi(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let rows = artifacts::list(&state.pool, caller.tenant_id, &["SYLLABUS"], None, 200).await?;
+    let filter = artifacts::Filter {
+        kinds: vec![ArtifactKind::Syllabus],
+        ..Default::default()
+    };
+    let rows = artifacts::list(&state.pool, caller.tenant_id, &filter, 200).await?;
     render(&SyllabiPage {
         layout: ctx.layout("Syllabi"),
         rows: rows.iter().map(row).collect(),
@@ -235,10 +239,46 @@ pub struct DiffLine {
     pub text: String,
 }
 
-/// A line diff (longest common subsequence) of two texts; fine for documents of a few
-/// thousand lines, which artifacts are.
+/// Above this many cells (lines of one side times lines of the other, after the common
+/// head and tail are set aside) the diff shows the middle as replaced instead of aligning
+/// it: the table it needs grows with the product, and 8,000 changed lines each way would
+/// take a quarter of a gigabyte.
+const DIFF_CELLS: usize = 4_000_000;
+
+/// A line diff (longest common subsequence) of two texts, in memory bounded by
+/// [`DIFF_CELLS`].
 pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
     let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let tail = a[head..]
+        .iter()
+        .rev()
+        .zip(b[head..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let same = |t: &&str| DiffLine {
+        sign: ' ',
+        text: (*t).into(),
+    };
+    let mut out: Vec<DiffLine> = a[..head].iter().map(same).collect();
+    let (mid_a, mid_b) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
+    if mid_a.len().saturating_mul(mid_b.len()) > DIFF_CELLS {
+        out.extend(mid_a.iter().map(|t| DiffLine {
+            sign: '-',
+            text: (*t).into(),
+        }));
+        out.extend(mid_b.iter().map(|t| DiffLine {
+            sign: '+',
+            text: (*t).into(),
+        }));
+    } else {
+        out.extend(lcs_diff(mid_a, mid_b));
+    }
+    out.extend(a[a.len() - tail..].iter().map(same));
+    out
+}
+
+fn lcs_diff(a: &[&str], b: &[&str]) -> Vec<DiffLine> {
     let (n, m) = (a.len(), b.len());
     let mut lcs = vec![vec![0_u32; m + 1]; n + 1];
     for i in (0..n).rev() {
@@ -294,9 +334,9 @@ fn changes_only(diff: Vec<DiffLine>) -> Vec<DiffLine> {
 
 struct ContentLink {
     id: Uuid,
-    kind: String,
+    kind: ArtifactKind,
     title: String,
-    status: String,
+    status: ArtifactStatus,
     version: i32,
 }
 
@@ -324,6 +364,7 @@ struct SyllabusPage {
     review_action: String,
     regenerate_action: String,
     a: Artifact,
+    superseded_by: Option<i32>,
     offline: bool,
     s: Syllabus,
     modules: Vec<ModuleView>,
@@ -337,18 +378,20 @@ struct SyllabusPage {
 
 /// The previous version in the lineage (the parent, else the version below).
 async fn previous(state: &AppState, a: &Artifact) -> Result<Option<Artifact>, WebError> {
-    if let Some(p) = a.parent_id {
-        return Ok(artifacts::get(&state.pool, a.tenant_id, p).await?);
-    }
-    let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM artifacts WHERE lineage_id = $1 AND version < $2 ORDER BY version DESC LIMIT 1")
-        .bind(a.lineage_id)
-        .bind(a.version)
-        .fetch_optional(&state.pool)
-        .await?;
+    let id = match a.parent_id {
+        Some(p) => Some(p),
+        None => artifacts::version_below(&state.pool, a.lineage_id, a.version).await?,
+    };
     Ok(match id {
         Some(id) => artifacts::get(&state.pool, a.tenant_id, id).await?,
         None => None,
     })
+}
+
+/// The newer version that supersedes `a`, if any.
+async fn superseded_by(state: &AppState, a: &Artifact) -> Result<Option<i32>, WebError> {
+    let newest = artifacts::newest(&state.pool, a.course_id, a.kind, &a.ref_id).await?;
+    Ok(newest.filter(|n| n.id != a.id).map(|n| n.version))
 }
 
 async fn diff_against_previous(
@@ -371,14 +414,10 @@ async fn syllabus_page(
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let a = load(&state, &caller, id).await?;
-    if a.kind != "SYLLABUS" {
-        return Err(WebError::not_found("syllabus"));
-    }
+    let a = authoring::load(&state.pool, &caller.actor(), Family::Syllabus, id).await?;
     let s: Syllabus =
         serde_json::from_value(a.body.clone()).map_err(|e| WebError::Internal(e.into()))?;
-    let kinds = ["LESSON", "QUIZ", "PROJECT"];
-    let content = artifacts::list(&state.pool, caller.tenant_id, &kinds, Some(a.id), 3000).await?;
+    let content = artifacts::content_of_course(&state.pool, caller.tenant_id, a.course_id).await?;
     let modules = s
         .modules
         .iter()
@@ -388,9 +427,9 @@ async fn syllabus_page(
                 .filter(|c| c.module_id.as_deref() == Some(&m.id))
                 .collect();
             items.sort_by(|x, y| {
-                (x.ref_id.as_str(), x.kind.as_str(), -x.version).cmp(&(
+                (x.ref_id.as_str(), x.kind, -x.version).cmp(&(
                     y.ref_id.as_str(),
-                    y.kind.as_str(),
+                    y.kind,
                     -y.version,
                 ))
             });
@@ -400,39 +439,35 @@ async fn syllabus_page(
                 summary: m.summary.clone(),
                 minutes: m.lessons.iter().map(|l| l.estimated_minutes).sum(),
                 lessons: m.lessons.clone(),
-                drafts: items.iter().filter(|c| c.status == "DRAFT").count(),
+                drafts: items.iter().filter(|c| c.status.is_draft()).count(),
                 content: items
                     .into_iter()
                     .map(|c| ContentLink {
                         id: c.id,
-                        kind: c.kind.clone(),
+                        kind: c.kind,
                         title: c.title.clone(),
-                        status: c.status.clone(),
+                        status: c.status,
                         version: c.version,
                     })
                     .collect(),
             }
         })
         .collect();
-    let jobs: Vec<(Uuid, String, String, String)> = sqlx::query_as(
-        "SELECT id, kind, status, target_id FROM jobs
-         WHERE tenant_id = $1 AND ((target_type = 'brief' AND target_id = $2) OR (target_type = 'syllabus_module' AND target_id LIKE $3))
-         ORDER BY created_at DESC LIMIT 50",
+    let jobs: Vec<JobView> = db::jobs::for_syllabus(
+        &state.pool,
+        caller.tenant_id,
+        a.brief_id.map(|b| b.to_string()).unwrap_or_default(),
+        a.id,
     )
-    .bind(caller.tenant_id)
-    .bind(a.brief_id.map(|b| b.to_string()).unwrap_or_default())
-    .bind(format!("{}/%", a.id))
-    .fetch_all(&state.pool)
-    .await?;
-    let jobs: Vec<JobView> = jobs
-        .into_iter()
-        .map(|(id, kind, status, target)| JobView {
-            id,
-            kind,
-            status,
-            target,
-        })
-        .collect();
+    .await?
+    .into_iter()
+    .map(|j| JobView {
+        id: j.id,
+        kind: j.kind,
+        status: j.status,
+        target: j.target_id,
+    })
+    .collect();
     let working = jobs
         .iter()
         .any(|j| j.status == "PENDING" || j.status == "RUNNING");
@@ -448,6 +483,7 @@ async fn syllabus_page(
             .map(|l| l.estimated_minutes)
             .sum(),
         diff: diff_against_previous(&state, &a).await?,
+        superseded_by: superseded_by(&state, &a).await?,
         json: JsonBlock::new(
             "Syllabus JSON",
             format!("syllabus-{}-v{}.json", a.id, a.version),
@@ -473,6 +509,15 @@ struct ReviewForm {
     note: String,
 }
 
+/// Which family a review or edit route serves, from its path.
+fn family_of(ctx: &PageCtx) -> Family {
+    if ctx.path.starts_with("/admin/syllabi/") {
+        Family::Syllabus
+    } else {
+        Family::Content
+    }
+}
+
 async fn review_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -489,21 +534,27 @@ async fn review_form(
             ));
         }
     };
-    let note = Some(f.note.trim()).filter(|n| !n.is_empty());
-    let a = load(&state, &caller, id).await?;
+    let family = family_of(&ctx);
+    let actor = caller.actor();
+    let a = authoring::load(&state.pool, &actor, family, id).await?;
     let back = page_of(&a);
-    match decide(&state, &caller, id, approve, note).await {
+    match authoring::review(&state.pool, &actor, family, id, approve, Some(&f.note)).await {
         Ok(a) => Ok(go(
             back,
             &format!(
                 "{} version {} {}.",
                 a.title,
                 a.version,
-                a.status.to_lowercase()
+                a.status.as_str().to_lowercase()
             ),
         )),
-        Err(WebError::Conflict(m)) => Ok(go(back, &format!("Not changed: {m}."))),
-        Err(e) => Err(e),
+        Err(e) => match WebError::from(e) {
+            e if e.refusal().is_some() => Ok(go(
+                back,
+                &format!("Not changed: {}.", e.refusal().unwrap_or_default()),
+            )),
+            e => Err(e),
+        },
     }
 }
 
@@ -513,19 +564,22 @@ async fn content_form(
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    match enqueue_content(&state, &caller, id).await {
+    let back = format!("/admin/syllabi/{id}");
+    match authoring::request_content(&state.pool, &caller.actor(), id).await {
         Ok(jobs) => Ok(go(
-            format!("/admin/syllabi/{id}"),
+            back,
             &format!(
                 "Content generation requested: {} module job(s).",
                 jobs.len()
             ),
         )),
-        Err(WebError::Conflict(m)) => Ok(go(
-            format!("/admin/syllabi/{id}"),
-            &format!("Not requested: {m}."),
-        )),
-        Err(e) => Err(e),
+        Err(e) => match WebError::from(e) {
+            e if e.refusal().is_some() => Ok(go(
+                back,
+                &format!("Not requested: {}.", e.refusal().unwrap_or_default()),
+            )),
+            e => Err(e),
+        },
     }
 }
 
@@ -535,33 +589,21 @@ async fn approve_all(
     Path((id, module)): Path<(Uuid, String)>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let drafts: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM artifacts WHERE tenant_id = $1 AND syllabus_id = $2 AND module_id = $3 AND status = 'DRAFT' ORDER BY ref_id, kind",
-    )
-    .bind(caller.tenant_id)
-    .bind(id)
-    .bind(&module)
-    .fetch_all(&state.pool)
-    .await?;
-    let mut approved = 0;
-    for d in &drafts {
-        match decide(
-            &state,
-            &caller,
-            *d,
-            true,
-            Some("approved with the rest of its module"),
+    let done = authoring::approve_module(&state.pool, &caller.actor(), id, &module).await?;
+    let skipped = if done.superseded > 0 {
+        format!(
+            " {} superseded draft(s) were left as they are.",
+            done.superseded
         )
-        .await
-        {
-            Ok(_) => approved += 1,
-            Err(WebError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    } else {
+        String::new()
+    };
     Ok(go(
         format!("/admin/syllabi/{id}"),
-        &format!("Approved {approved} draft(s) of module {module}."),
+        &format!(
+            "Approved {} draft(s) of module {module}.{skipped}",
+            done.approved
+        ),
     ))
 }
 
@@ -579,6 +621,7 @@ struct ContentPage {
     review_action: String,
     regenerate_action: String,
     a: Artifact,
+    superseded_by: Option<i32>,
     offline: bool,
     rendered: Rendered,
     diff: Option<(i32, Vec<DiffLine>)>,
@@ -595,13 +638,15 @@ async fn content_view(
     edit_error: Option<String>,
 ) -> Result<Response, WebError> {
     let bad = |e: serde_json::Error| WebError::Internal(e.into());
-    let rendered = match a.kind.as_str() {
-        "LESSON" => Rendered::Lesson(Box::new(
+    let rendered = match a.kind {
+        ArtifactKind::Lesson => Rendered::Lesson(Box::new(
             serde_json::from_value(a.body.clone()).map_err(bad)?,
         )),
-        "QUIZ" => Rendered::Quiz(serde_json::from_value(a.body.clone()).map_err(bad)?),
-        "PROJECT" => Rendered::Project(serde_json::from_value(a.body.clone()).map_err(bad)?),
-        _ => return Err(WebError::not_found("content")),
+        ArtifactKind::Quiz => Rendered::Quiz(serde_json::from_value(a.body.clone()).map_err(bad)?),
+        ArtifactKind::Project => {
+            Rendered::Project(serde_json::from_value(a.body.clone()).map_err(bad)?)
+        }
+        ArtifactKind::Syllabus => return Err(WebError::not_found("content")),
     };
     let failed = edit_error.is_some();
     let mut res = render(&ContentPage {
@@ -610,9 +655,15 @@ async fn content_view(
         regenerate_action: format!("/admin/content/{}/regenerate", a.id),
         offline: a.provenance["offline"] == true,
         diff: diff_against_previous(state, &a).await?,
+        superseded_by: superseded_by(state, &a).await?,
         json: JsonBlock::new(
             "JSON",
-            format!("{}-{}-v{}.json", a.kind.to_lowercase(), a.id, a.version),
+            format!(
+                "{}-{}-v{}.json",
+                a.kind.as_str().to_lowercase(),
+                a.id,
+                a.version
+            ),
             &a.body,
         ),
         edit_text: edit_text
@@ -633,7 +684,7 @@ async fn content_page(
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let a = load(&state, &caller, id).await?;
+    let a = authoring::load(&state.pool, &caller.actor(), Family::Content, id).await?;
     content_view(&state, &ctx, a, None, None).await
 }
 
@@ -649,19 +700,23 @@ async fn edit_form(
     Form(f): Form<EditForm>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let parent = load(&state, &caller, id).await?;
+    let actor = caller.actor();
+    let parent = authoring::load(&state.pool, &actor, Family::Content, id).await?;
     let result = match serde_json::from_str::<Value>(&f.body) {
         Err(e) => Err(WebError::Unprocessable(format!(
             "the JSON does not parse: {e}"
         ))),
-        Ok(body) => save_edit(&state, &caller, id, body).await,
+        Ok(body) => authoring::edit(&state.pool, &actor, Family::Content, id, body)
+            .await
+            .map_err(WebError::from),
     };
     match result {
         Ok(created) => Ok(go(
             format!("/admin/content/{}", created.id),
             &format!("Saved as version {}, a new draft.", created.version),
         )),
-        Err(WebError::Unprocessable(m)) => {
+        Err(e) if e.refusal().is_some() => {
+            let m = e.refusal().unwrap_or_default().to_owned();
             content_view(&state, &ctx, parent, Some(f.body), Some(m)).await
         }
         Err(e) => Err(e),
@@ -681,16 +736,46 @@ async fn regenerate_form(
     Form(f): Form<RegenerateForm>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let a = load(&state, &caller, id).await?;
+    let family = family_of(&ctx);
+    let actor = caller.actor();
+    let a = authoring::load(&state.pool, &actor, family, id).await?;
     let back = page_of(&a);
-    match enqueue_regeneration(&state, &caller, id, &f.instruction).await {
+    match authoring::regenerate(&state.pool, &actor, family, id, &f.instruction).await {
         Ok(_) => Ok(go(
             back,
             "Regeneration requested: the new version appears as a draft when the job completes.",
         )),
-        Err(WebError::Unprocessable(m) | WebError::Conflict(m)) => {
-            Ok(go(back, &format!("Not requested: {m}.")))
-        }
-        Err(e) => Err(e),
+        Err(e) => match WebError::from(e) {
+            e if e.refusal().is_some() => Ok(go(
+                back,
+                &format!("Not requested: {}.", e.refusal().unwrap_or_default()),
+            )),
+            e => Err(e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_diff_aligns_lines_and_keeps_the_common_head_and_tail() {
+        let d = line_diff("a\nb\nc\nd", "a\nx\nc\nd");
+        let signs: String = d.iter().map(|l| l.sign).collect();
+        assert_eq!(signs, " +-  ");
+        assert_eq!((d[1].text.as_str(), d[2].text.as_str()), ("x", "b"));
+    }
+
+    #[test]
+    fn a_huge_diff_shows_the_middle_as_replaced_instead_of_a_quadratic_table() {
+        let old: String = (0..8_000).map(|i| format!("old {i}\n")).collect();
+        let new: String = (0..8_000).map(|i| format!("new {i}\n")).collect();
+        let (old, new) = (format!("head\n{old}tail"), format!("head\n{new}tail"));
+        let d = line_diff(&old, &new);
+        assert_eq!(d.len(), 16_002);
+        assert_eq!((d[0].sign, d[1].sign), (' ', '-'));
+        assert_eq!((d[8_000].sign, d[8_001].sign), ('-', '+'));
+        assert_eq!(d[16_001].text, "tail");
     }
 }

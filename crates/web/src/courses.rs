@@ -2,13 +2,16 @@
 //! `/api/courses…`, the actions (build a package, publish or roll back, archive) as JSON and
 //! as pages, and the admin courses pages with a learner's-eye preview.
 
+use app::publishing::{self, Published};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use db::packages::{self, CourseSummary, HistoryEntry, PackageRow};
+use db::courses::{self, CourseSummary};
+use db::packages::{self, HistoryEntry, PackageRow};
+use db::types::PackageStatus;
 use domain::{CoursePackage, Role};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,8 +25,6 @@ use crate::extract::Path;
 use crate::learn::{LessonView, lesson_view};
 use crate::pages::go;
 use crate::pages::{JsonBlock, Layout, PageCtx, render};
-
-const ADMIN: &[Role] = &[Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,8 +57,10 @@ pub fn router() -> Router<AppState> {
 
 fn summary_json(c: &CourseSummary) -> Value {
     json!({
-        "syllabusId": c.syllabus_id, "title": c.title, "latestVersion": c.latest_version,
-        "activeVersion": c.active_version, "versions": c.versions, "learners": c.learners,
+        "courseId": c.id, "title": c.title, "syllabusId": c.syllabus_id,
+        "syllabusVersion": c.syllabus_version, "drafts": c.drafts,
+        "latestVersion": c.latest_version, "activeVersion": c.active_version,
+        "versions": c.versions, "learners": c.learners,
     })
 }
 
@@ -66,7 +69,7 @@ async fn api_list(
     caller: Caller,
 ) -> Result<axum::Json<Value>, WebError> {
     caller.require_role(STAFF)?;
-    let rows = packages::courses(&state.pool, caller.tenant_id).await?;
+    let rows = courses::list(&state.pool, caller.tenant_id).await?;
     Ok(axum::Json(
         json!({ "items": rows.iter().map(summary_json).collect::<Vec<_>>() }),
     ))
@@ -78,12 +81,14 @@ async fn api_versions(
     Path(course): Path<Uuid>,
 ) -> Result<axum::Json<Value>, WebError> {
     caller.require_role(STAFF)?;
-    let versions = packages::versions(&state.pool, caller.tenant_id, course)
+    let found = courses::get(&state.pool, caller.tenant_id, course)
         .await?
         .ok_or_else(|| WebError::not_found("course"))?;
+    let versions = packages::versions(&state.pool, caller.tenant_id, course).await?;
     let history = packages::history(&state.pool, caller.tenant_id, course).await?;
     Ok(axum::Json(json!({
-        "syllabusId": course,
+        "courseId": course,
+        "title": found.title,
         "activeVersion": versions.iter().find(|v| v.active).map(|v| v.version),
         "versions": versions,
         "history": history,
@@ -111,8 +116,7 @@ async fn api_build(
     caller: Caller,
     Path(course): Path<Uuid>,
 ) -> Result<(StatusCode, axum::Json<PackageRow>), WebError> {
-    caller.require_role(ADMIN)?;
-    let row = packages::build(&state.pool, caller.tenant_id, course, Some(caller.user_id)).await?;
+    let row = publishing::build_package(&state.pool, &caller.actor(), course).await?;
     Ok((StatusCode::CREATED, axum::Json(row)))
 }
 
@@ -120,8 +124,7 @@ async fn api_publish(
     State(state): State<AppState>,
     caller: Caller,
     Path((course, version)): Path<(Uuid, i32)>,
-) -> Result<axum::Json<packages::Published>, WebError> {
-    caller.require_role(ADMIN)?;
+) -> Result<axum::Json<Published>, WebError> {
     let done = publish(&state, &caller, course, version).await?;
     Ok(axum::Json(done))
 }
@@ -133,15 +136,8 @@ async fn publish(
     caller: &Caller,
     course: Uuid,
     version: i32,
-) -> Result<packages::Published, packages::PackageError> {
-    let done = packages::publish(
-        &state.pool,
-        caller.tenant_id,
-        course,
-        version,
-        caller.user_id,
-    )
-    .await?;
+) -> Result<Published, app::AppError> {
+    let done = publishing::publish(&state.pool, &caller.actor(), course, version).await?;
     state.hot.forget_course(course);
     Ok(done)
 }
@@ -151,15 +147,7 @@ async fn api_archive(
     caller: Caller,
     Path((course, version)): Path<(Uuid, i32)>,
 ) -> Result<axum::Json<PackageRow>, WebError> {
-    caller.require_role(ADMIN)?;
-    let done = packages::archive(
-        &state.pool,
-        caller.tenant_id,
-        course,
-        version,
-        caller.user_id,
-    )
-    .await?;
+    let done = publishing::archive(&state.pool, &caller.actor(), course, version).await?;
     Ok(axum::Json(done))
 }
 
@@ -174,7 +162,7 @@ struct ListPage {
 
 async fn list_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let courses = packages::courses(&state.pool, caller.tenant_id).await?;
+    let courses = courses::list(&state.pool, caller.tenant_id).await?;
     render(&ListPage {
         layout: ctx.layout("Courses"),
         courses,
@@ -198,7 +186,8 @@ struct CoursePage {
     layout: Layout,
     course: Uuid,
     title: String,
-    syllabus_status: String,
+    /// The newest approved syllabus (id, version), which the next build uses.
+    syllabus: Option<(Uuid, i32)>,
     versions: Vec<VersionLine>,
     history: Vec<HistoryEntry>,
     is_admin: bool,
@@ -232,13 +221,12 @@ async fn course_page(
     Path(course): Path<Uuid>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let syllabus = db::artifacts::get(&state.pool, caller.tenant_id, course)
+    let found = courses::get(&state.pool, caller.tenant_id, course)
         .await?
-        .filter(|a| a.kind == "SYLLABUS")
         .ok_or_else(|| WebError::not_found("course"))?;
-    let rows = packages::versions(&state.pool, caller.tenant_id, course)
-        .await?
-        .unwrap_or_default();
+    let syllabus =
+        db::artifacts::newest_approved_syllabus(&state.pool, caller.tenant_id, course).await?;
+    let rows = packages::versions(&state.pool, caller.tenant_id, course).await?;
     let history = packages::history(&state.pool, caller.tenant_id, course).await?;
     let active = rows.iter().find(|r| r.active).map(|r| r.version);
     let is_admin = caller.role == Role::Admin;
@@ -246,7 +234,7 @@ async fn course_page(
     let versions = rows
         .into_iter()
         .map(|row| {
-            let open = !row.active && row.status == "PUBLISHED";
+            let open = !row.active && row.status == PackageStatus::Published;
             VersionLine {
                 short_hash: row.content_hash.chars().take(12).collect(),
                 size: human_size(row.size_bytes),
@@ -261,10 +249,10 @@ async fn course_page(
         })
         .collect();
     render(&CoursePage {
-        layout: ctx.layout(format!("Course: {}", syllabus.title)),
+        layout: ctx.layout(format!("Course: {}", found.title)),
         course,
-        title: syllabus.title,
-        syllabus_status: syllabus.status,
+        title: found.title,
+        syllabus: syllabus.map(|s| (s.id, s.version)),
         versions,
         history,
         is_admin,
@@ -344,9 +332,8 @@ async fn build_form(
     Path(course): Path<Uuid>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    caller.require_role(ADMIN)?;
     let back = format!("/admin/courses/{course}");
-    match packages::build(&state.pool, caller.tenant_id, course, Some(caller.user_id)).await {
+    match publishing::build_package(&state.pool, &caller.actor(), course).await {
         Ok(row) => Ok(go(
             back,
             &format!(
@@ -355,10 +342,16 @@ async fn build_form(
                 human_size(row.size_bytes)
             ),
         )),
-        Err(packages::PackageError::Conflict(m) | packages::PackageError::TooLarge(m)) => {
-            Ok(go(back, &format!("Not built: {m}")))
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, back, "Not built"),
+    }
+}
+
+/// A refusal becomes a flash on the page the form came from; anything else an error page.
+fn refused(e: app::AppError, back: String, what: &str) -> Result<Response, WebError> {
+    let e = WebError::from(e);
+    match e.refusal() {
+        Some(m) => Ok(go(back, &format!("{what}: {m}"))),
+        None => Err(e),
     }
 }
 
@@ -368,21 +361,17 @@ async fn publish_form(
     Path((course, version)): Path<(Uuid, i32)>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    caller.require_role(ADMIN)?;
     let back = format!("/admin/courses/{course}");
     match publish(&state, &caller, course, version).await {
-        Ok(done) => Ok({
-            go(
-                back,
-                &if done.rollback {
-                    format!("Rolled back: learners now get version {version}.")
-                } else {
-                    format!("Published: learners now get version {version}.")
-                },
-            )
-        }),
-        Err(packages::PackageError::Conflict(m)) => Ok(go(back, &format!("Not published: {m}"))),
-        Err(e) => Err(e.into()),
+        Ok(done) => Ok(go(
+            back,
+            &if done.rollback {
+                format!("Rolled back: learners now get version {version}.")
+            } else {
+                format!("Published: learners now get version {version}.")
+            },
+        )),
+        Err(e) => refused(e, back, "Not published"),
     }
 }
 
@@ -392,19 +381,9 @@ async fn archive_form(
     Path((course, version)): Path<(Uuid, i32)>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    caller.require_role(ADMIN)?;
     let back = format!("/admin/courses/{course}");
-    match packages::archive(
-        &state.pool,
-        caller.tenant_id,
-        course,
-        version,
-        caller.user_id,
-    )
-    .await
-    {
+    match publishing::archive(&state.pool, &caller.actor(), course, version).await {
         Ok(_) => Ok(go(back, &format!("Archived version {version}."))),
-        Err(packages::PackageError::Conflict(m)) => Ok(go(back, &format!("Not archived: {m}"))),
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, back, "Not archived"),
     }
 }

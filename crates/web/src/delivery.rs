@@ -8,13 +8,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use app::learning::{self, QuizRef};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use db::packages::{self, LearnerView, PackageError};
+use db::packages::{self, LearnerView};
 use domain::CoursePackage;
 use domain::package::redact_quiz;
 use serde::Deserialize;
@@ -127,20 +128,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/learn/quiz-attempts", post(attempt))
 }
 
-impl From<PackageError> for WebError {
-    fn from(e: PackageError) -> Self {
-        match e {
-            PackageError::NotFound(m) => Self::NotFound(m),
-            PackageError::Forbidden(m) => Self::Forbidden(m),
-            PackageError::Conflict(m) => Self::Conflict(m),
-            PackageError::TooLarge(m) => Self::PayloadTooLarge(m),
-            PackageError::Db(e) => Self::Database(e),
-        }
-    }
-}
-
 pub(crate) fn not_published() -> WebError {
-    WebError::NotFound("course not published".into())
+    learning::not_published().into()
 }
 
 /// The caller's view of a course and its active package; 404 when it is not published
@@ -254,8 +243,7 @@ pub(crate) async fn enroll_caller(
     caller: &Caller,
     course_id: Uuid,
 ) -> Result<bool, WebError> {
-    let created =
-        packages::enroll(&state.pool, caller.tenant_id, caller.user_id, course_id).await?;
+    let created = learning::enroll(&state.pool, &caller.actor(), course_id).await?;
     state.hot.forget_learner(caller.user_id);
     Ok(created)
 }
@@ -331,10 +319,9 @@ pub(crate) async fn mark(
     completed: bool,
     version: i32,
 ) -> Result<(), WebError> {
-    packages::set_progress(
+    learning::record_progress(
         &state.pool,
-        caller.tenant_id,
-        caller.user_id,
+        &caller.actor(),
         course_id,
         lesson_id,
         completed,
@@ -425,12 +412,7 @@ struct AttemptBody {
     answers: Vec<Option<u8>>,
 }
 
-/// A graded submission: score and, per question, whether it was right, the right answer
-/// and why.
-pub(crate) struct Graded {
-    pub attempt: db::packages::Attempt,
-    pub results: Vec<Value>,
-}
+pub(crate) use learning::Graded;
 
 /// Grades `answers` against the active version's quiz for a lesson and stores the attempt.
 pub(crate) async fn grade(
@@ -442,53 +424,13 @@ pub(crate) async fn grade(
     index: usize,
     answers: &[Option<u8>],
 ) -> Result<Graded, WebError> {
-    if !view.enrolled {
-        return Err(WebError::Forbidden(
-            "enroll in the course before taking its quizzes".into(),
-        ));
-    }
-    let (lesson, quiz) = loaded
-        .package
-        .lesson(index)
-        .ok_or_else(|| WebError::not_found("lesson"))?;
-    let quiz = quiz.ok_or_else(|| WebError::not_found("quiz"))?;
-    if answers.len() != quiz.questions.len() {
-        return Err(WebError::Unprocessable(format!(
-            "this quiz has {} questions; {} answers were sent",
-            quiz.questions.len(),
-            answers.len()
-        )));
-    }
-    if let Some(bad) = answers.iter().flatten().find(|a| **a > 3) {
-        return Err(WebError::Unprocessable(format!(
-            "answer {bad} is out of range; each question has options 0 to 3"
-        )));
-    }
-    let results: Vec<Value> = quiz
-        .questions
-        .iter()
-        .zip(answers)
-        .map(|(q, a)| {
-            json!({
-                "answer": a, "correct": *a == Some(q.correct_index),
-                "correctIndex": q.correct_index, "explanation": q.explanation,
-            })
-        })
-        .collect();
-    let score = results.iter().filter(|r| r["correct"] == true).count();
-    let attempt = packages::record_attempt(
-        &state.pool,
-        caller.tenant_id,
-        caller.user_id,
+    let quiz = QuizRef {
         course_id,
-        view.active.package_id,
-        &lesson.lesson_id,
-        &json!(answers),
-        i32::try_from(score).unwrap_or(i32::MAX),
-        i32::try_from(results.len()).unwrap_or(i32::MAX),
-    )
-    .await?;
-    Ok(Graded { attempt, results })
+        package_id: view.active.package_id,
+        package: &loaded.package,
+        index,
+    };
+    Ok(learning::grade_quiz(&state.pool, &caller.actor(), quiz, view.enrolled, answers).await?)
 }
 
 async fn attempt(

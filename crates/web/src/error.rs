@@ -29,6 +29,9 @@ pub enum WebError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a code of its own, e.g. `superseded`.
+    #[error("{message}")]
+    ConflictCode { code: &'static str, message: String },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -60,6 +63,7 @@ impl WebError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::ConflictCode { code, .. } => (StatusCode::CONFLICT, code),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
@@ -67,6 +71,35 @@ impl WebError {
             Self::Database(_) | Self::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
+        }
+    }
+}
+
+/// The one place a use case's error becomes a status.
+impl From<app::AppError> for WebError {
+    fn from(e: app::AppError) -> Self {
+        use app::AppError as A;
+        match e {
+            A::NotFound(m) => Self::NotFound(m),
+            A::Forbidden(m) => Self::Forbidden(m),
+            A::Conflict { code, message } => Self::ConflictCode { code, message },
+            A::Invalid(m) => Self::Unprocessable(m),
+            A::TooLarge(m) => Self::PayloadTooLarge(m),
+            A::RateLimited { retry_after } => Self::TooManyRequests { retry_after },
+            A::Db(e) => Self::Database(e),
+            A::Corrupt(m) => Self::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
+impl WebError {
+    /// The message of a refusal a page shows as a flash (a conflict or invalid input);
+    /// `None` for errors that deserve an error page.
+    pub fn refusal(&self) -> Option<&str> {
+        match self {
+            Self::Conflict(m) | Self::Unprocessable(m) | Self::PayloadTooLarge(m) => Some(m),
+            Self::ConflictCode { message, .. } => Some(message),
+            _ => None,
         }
     }
 }

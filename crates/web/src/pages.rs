@@ -71,7 +71,7 @@ fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
 /// The request's view of the layout: who is calling, the path, and any flash message.
 pub struct PageCtx {
     pub caller: Option<Caller>,
-    path: String,
+    pub(crate) path: String,
     flash: Option<String>,
 }
 

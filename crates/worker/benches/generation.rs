@@ -121,35 +121,32 @@ async fn course(
     let started = Instant::now();
     let brief = json!({ "title": "Data engineering foundations", "audience": "Analysts moving into data engineering",
                         "level": "intermediate", "timeBudgetHours": 30, "teachingStyle": "project-led", "constraints": [] });
-    let mut tx = pool.begin().await?;
-    let brief_id = db::artifacts::create_brief(&mut tx, tenant, &brief, reviewer).await?;
-    tx.commit().await?;
-    let mut tx = pool.begin().await?;
-    db::jobs::create(
-        &mut tx,
-        db::jobs::NewJob {
-            tenant_id: tenant,
-            kind: &domain::JobKind::parse("GENERATE_SYLLABUS")?,
-            target_type: "brief",
-            target_id: &brief_id.to_string(),
-            instruction: json!({ "briefId": brief_id }),
-            created_by: None,
-            start: db::jobs::Start::Pending,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let actor = app::Actor {
+        tenant_id: tenant,
+        user_id: reviewer,
+        role: domain::Role::Reviewer,
+    };
+    let brief: domain::Brief = serde_json::from_value(brief)?;
+    let brief = brief.validate().map_err(|v| anyhow::anyhow!("{v}"))?;
+    let done = app::authoring::submit_brief(pool, &actor, &brief)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     drain(pool, w).await?;
     let (sid, body): (Uuid, serde_json::Value) =
         sqlx::query_as("SELECT id, body FROM artifacts WHERE brief_id = $1")
-            .bind(brief_id)
+            .bind(done.course.brief_id)
             .fetch_one(pool)
             .await?;
-    let mut tx = pool.begin().await?;
-    db::artifacts::review(&mut tx, tenant, sid, reviewer, true, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    tx.commit().await?;
+    app::authoring::review(
+        pool,
+        &actor,
+        app::authoring::Family::Syllabus,
+        sid,
+        true,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let s: domain::Syllabus = serde_json::from_value(body)?;
     anyhow::ensure!(
         s.modules.len() == 8 && s.modules.iter().all(|m| m.lessons.len() == 5),
@@ -161,7 +158,12 @@ async fn course(
             tenant,
             "GENERATE_CONTENT",
             &format!("{sid}/{}", m.id),
-            json!({ "syllabusId": sid, "moduleId": m.id }),
+            domain::JobSpec::GenerateContent {
+                course_id: done.course.id,
+                syllabus_id: sid,
+                module_id: m.id.clone(),
+            }
+            .payload(),
         )
         .await?;
     }

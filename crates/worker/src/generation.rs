@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use db::artifacts::{self, NewDraft};
-use domain::{Brief, Syllabus};
+use db::types::{ArtifactKind, ArtifactStatus};
+use domain::{Brief, JobSpec, Syllabus};
 use futures_util::future::try_join_all;
 use generate::{GenerateError, Generated, Llm, ResponseCache};
 use llm::ChatResponse;
@@ -17,9 +18,32 @@ use uuid::Uuid;
 
 use crate::executor::{BoxFuture, Executor, JobFailure, JobInput, JobOutput};
 
-pub const GENERATE_SYLLABUS: &str = "GENERATE_SYLLABUS";
-pub const GENERATE_CONTENT: &str = "GENERATE_CONTENT";
-pub const REGENERATE_ARTIFACT: &str = "REGENERATE_ARTIFACT";
+pub const GENERATE_SYLLABUS: &str = JobSpec::GENERATE_SYLLABUS;
+pub const GENERATE_CONTENT: &str = JobSpec::GENERATE_CONTENT;
+pub const REGENERATE_ARTIFACT: &str = JobSpec::REGENERATE_ARTIFACT;
+
+/// The job's typed contract, read back from its kind and payload.
+async fn spec(pool: &PgPool, input: &JobInput) -> Result<JobSpec, JobFailure> {
+    // Content jobs stored before courses had ids name only their syllabus.
+    let legacy_course = match input.instruction["syllabusId"].as_str() {
+        Some(s) if input.instruction.get("courseId").is_none() => match s.parse() {
+            Ok(id) => artifacts::get(pool, input.tenant_id, id)
+                .await
+                .map_err(db_failure)?
+                .map(|a| a.course_id),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    JobSpec::parse(&input.kind, &input.instruction, |_| legacy_course)
+        .map_err(|e| JobFailure::new("bad_input", e.to_string()))?
+        .ok_or_else(|| {
+            JobFailure::new(
+                "bad_input",
+                format!("{} is not a generation job", input.kind),
+            )
+        })
+}
 
 /// The LLM response cache in PostgreSQL.
 pub struct PgCache(pub PgPool);
@@ -77,12 +101,10 @@ fn provenance<T>(g: &Generated<T>) -> Value {
     })
 }
 
-/// Builds the draft row for a generated artifact.
-#[allow(clippy::too_many_arguments)]
-async fn draft<T: Serialize>(
-    pool: &PgPool,
-    tenant: Uuid,
-    kind: &'static str,
+/// Builds the draft row for a generated artifact; the database numbers it when the job's
+/// completion inserts it.
+fn draft<T: Serialize>(
+    kind: ArtifactKind,
     syllabus_id: Option<Uuid>,
     brief_id: Option<Uuid>,
     ref_id: &str,
@@ -90,23 +112,16 @@ async fn draft<T: Serialize>(
     title: &str,
     g: &Generated<T>,
 ) -> Result<NewDraft, JobFailure> {
-    let id = Uuid::new_v4();
-    let (lineage_id, version, parent_id) =
-        artifacts::next_version(pool, tenant, kind, syllabus_id, brief_id, ref_id, id)
-            .await
-            .map_err(db_failure)?;
     let body = serde_json::to_value(&g.value)
         .map_err(|e| JobFailure::new("invalid_output", e.to_string()))?;
     Ok(NewDraft {
-        id,
+        id: Uuid::new_v4(),
         kind,
         syllabus_id,
         brief_id,
         ref_id: ref_id.to_owned(),
         module_id: module_id.map(str::to_owned),
-        lineage_id,
-        version,
-        parent_id,
+        parent_id: None,
         title: title.to_owned(),
         content_hash: artifacts::body_hash(&body),
         body,
@@ -132,11 +147,10 @@ pub struct GenerateSyllabus {
 
 impl GenerateSyllabus {
     async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
-        let brief_id: Uuid = input
-            .target_id
-            .parse()
-            .map_err(|_| JobFailure::new("bad_input", "the target is not a brief id"))?;
-        let body = artifacts::brief(&self.pool, input.tenant_id, brief_id)
+        let JobSpec::GenerateSyllabus { brief_id } = spec(&self.pool, &input).await? else {
+            return Err(JobFailure::new("bad_input", "not a syllabus job"));
+        };
+        let body = db::courses::brief(&self.pool, input.tenant_id, brief_id)
             .await
             .map_err(db_failure)?
             .ok_or_else(|| JobFailure::new("bad_input", "the brief does not exist"))?;
@@ -150,19 +164,16 @@ impl GenerateSyllabus {
             .map_err(failure)?;
         let title = g.value.title.clone();
         let d = draft(
-            &self.pool,
-            input.tenant_id,
-            "SYLLABUS",
+            ArtifactKind::Syllabus,
             None,
             Some(brief_id),
-            &input.target_id,
+            &brief_id.to_string(),
             None,
             &title,
             &g,
-        )
-        .await?;
+        )?;
         Ok(JobOutput {
-            value: json!({ "artifacts": [{ "id": d.id, "kind": d.kind, "version": d.version }], "syllabus": d.body, "provenance": d.provenance }),
+            value: json!({ "artifacts": [{ "id": d.id, "kind": d.kind }], "syllabus": d.body, "provenance": d.provenance }),
             drafts: vec![d],
         })
     }
@@ -189,9 +200,9 @@ pub async fn approved_syllabus(
     let a = artifacts::get(pool, tenant, id)
         .await
         .map_err(db_failure)?
-        .filter(|a| a.kind == "SYLLABUS")
+        .filter(|a| a.kind.is_syllabus())
         .ok_or_else(|| JobFailure::new("bad_input", "the syllabus does not exist"))?;
-    if a.status != "APPROVED" {
+    if a.status != ArtifactStatus::Approved {
         return Err(JobFailure::new(
             "syllabus_not_approved",
             format!(
@@ -214,14 +225,14 @@ pub struct GenerateContent {
 
 impl GenerateContent {
     async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
-        let syllabus_id: Uuid = input.instruction["syllabusId"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| JobFailure::new("bad_input", "instruction.syllabusId is missing"))?;
-        let module_id = input.instruction["moduleId"]
-            .as_str()
-            .ok_or_else(|| JobFailure::new("bad_input", "instruction.moduleId is missing"))?
-            .to_owned();
+        let JobSpec::GenerateContent {
+            syllabus_id,
+            module_id,
+            ..
+        } = spec(&self.pool, &input).await?
+        else {
+            return Err(JobFailure::new("bad_input", "not a content job"));
+        };
         let syllabus = approved_syllabus(&self.pool, input.tenant_id, syllabus_id).await?;
         let module = syllabus
             .modules
@@ -247,54 +258,41 @@ impl GenerateContent {
             tokio::try_join!(lessons, generate::project(llm, s, &module_id, by))
                 .map_err(failure)?;
         let mut drafts = Vec::new();
-        let t = input.tenant_id;
+        let (s, m) = (Some(syllabus_id), Some(module_id.as_str()));
         for (planned, lesson, quiz) in &lessons {
-            drafts.push(
-                draft(
-                    &self.pool,
-                    t,
-                    "LESSON",
-                    Some(syllabus_id),
-                    None,
-                    &planned.id,
-                    Some(&module_id),
-                    &planned.title,
-                    lesson,
-                )
-                .await?,
-            );
-            drafts.push(
-                draft(
-                    &self.pool,
-                    t,
-                    "QUIZ",
-                    Some(syllabus_id),
-                    None,
-                    &planned.id,
-                    Some(&module_id),
-                    &format!("Quiz: {}", planned.title),
-                    quiz,
-                )
-                .await?,
-            );
-        }
-        drafts.push(
-            draft(
-                &self.pool,
-                t,
-                "PROJECT",
-                Some(syllabus_id),
+            let quiz_title = format!("Quiz: {}", planned.title);
+            drafts.push(draft(
+                ArtifactKind::Lesson,
+                s,
                 None,
-                &module_id,
-                Some(&module_id),
-                &project.value.title,
-                &project,
-            )
-            .await?,
-        );
+                &planned.id,
+                m,
+                &planned.title,
+                lesson,
+            )?);
+            drafts.push(draft(
+                ArtifactKind::Quiz,
+                s,
+                None,
+                &planned.id,
+                m,
+                &quiz_title,
+                quiz,
+            )?);
+        }
+        let title = &project.value.title;
+        drafts.push(draft(
+            ArtifactKind::Project,
+            s,
+            None,
+            &module_id,
+            m,
+            title,
+            &project,
+        )?);
         let summary: Vec<Value> = drafts
             .iter()
-            .map(|d| json!({ "id": d.id, "kind": d.kind, "refId": d.ref_id, "version": d.version }))
+            .map(|d| json!({ "id": d.id, "kind": d.kind, "refId": d.ref_id }))
             .collect();
         let calls: usize = lessons
             .iter()
@@ -329,22 +327,21 @@ pub struct Regenerate {
 
 impl Regenerate {
     async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
-        let id: Uuid = input
-            .target_id
-            .parse()
-            .map_err(|_| JobFailure::new("bad_input", "the target is not an artifact id"))?;
-        let a = artifacts::get(&self.pool, input.tenant_id, id)
+        let JobSpec::Regenerate { artifact_id, .. } = spec(&self.pool, &input).await? else {
+            return Err(JobFailure::new("bad_input", "not a regeneration job"));
+        };
+        let a = artifacts::get(&self.pool, input.tenant_id, artifact_id)
             .await
             .map_err(db_failure)?
             .ok_or_else(|| JobFailure::new("bad_input", "the artifact does not exist"))?;
         let opts = options(&input);
         let t = input.tenant_id;
-        let module = a.module_id.clone();
-        let mut d = if a.kind == "SYLLABUS" {
+        let m = a.module_id.as_deref();
+        let mut d = if a.kind.is_syllabus() {
             let brief_id = a
                 .brief_id
                 .ok_or_else(|| JobFailure::new("bad_input", "the syllabus has no brief"))?;
-            let body = artifacts::brief(&self.pool, t, brief_id)
+            let body = db::courses::brief(&self.pool, t, brief_id)
                 .await
                 .map_err(db_failure)?
                 .ok_or_else(|| JobFailure::new("bad_input", "the brief is gone"))?;
@@ -357,83 +354,35 @@ impl Regenerate {
                 .await
                 .map_err(failure)?;
             let title = g.value.title.clone();
-            draft(
-                &self.pool,
-                t,
-                "SYLLABUS",
-                None,
-                Some(brief_id),
-                &a.ref_id,
-                None,
-                &title,
-                &g,
-            )
-            .await?
+            draft(a.kind, None, Some(brief_id), &a.ref_id, None, &title, &g)?
         } else {
             let sid = a
                 .syllabus_id
                 .ok_or_else(|| JobFailure::new("bad_input", "the content has no syllabus"))?;
             let s = approved_syllabus(&self.pool, t, sid).await?;
-            let m = module.as_deref();
-            match a.kind.as_str() {
-                "LESSON" => {
-                    let g = generate::lesson(&self.llm, &s, &a.ref_id, &opts)
-                        .await
-                        .map_err(failure)?;
-                    draft(
-                        &self.pool,
-                        t,
-                        "LESSON",
-                        Some(sid),
-                        None,
-                        &a.ref_id,
-                        m,
-                        &a.title,
-                        &g,
-                    )
-                    .await?
+            let (llm, r) = (&self.llm, a.ref_id.as_str());
+            match a.kind {
+                ArtifactKind::Lesson => {
+                    let g = generate::lesson(llm, &s, r, &opts).await.map_err(failure)?;
+                    draft(a.kind, Some(sid), None, r, m, &a.title, &g)?
                 }
-                "QUIZ" => {
-                    let g = generate::quiz(&self.llm, &s, &a.ref_id, &opts)
-                        .await
-                        .map_err(failure)?;
-                    draft(
-                        &self.pool,
-                        t,
-                        "QUIZ",
-                        Some(sid),
-                        None,
-                        &a.ref_id,
-                        m,
-                        &a.title,
-                        &g,
-                    )
-                    .await?
+                ArtifactKind::Quiz => {
+                    let g = generate::quiz(llm, &s, r, &opts).await.map_err(failure)?;
+                    draft(a.kind, Some(sid), None, r, m, &a.title, &g)?
                 }
                 _ => {
-                    let g = generate::project(&self.llm, &s, &a.ref_id, &opts)
+                    let g = generate::project(llm, &s, r, &opts)
                         .await
                         .map_err(failure)?;
                     let title = g.value.title.clone();
-                    draft(
-                        &self.pool,
-                        t,
-                        "PROJECT",
-                        Some(sid),
-                        None,
-                        &a.ref_id,
-                        m,
-                        &title,
-                        &g,
-                    )
-                    .await?
+                    draft(a.kind, Some(sid), None, r, m, &title, &g)?
                 }
             }
         };
         d.parent_id = Some(a.id);
         d.provenance["reviewerInstruction"] = json!(opts.instruction);
         Ok(JobOutput {
-            value: json!({ "artifacts": [{ "id": d.id, "kind": d.kind, "version": d.version, "parentId": a.id }] }),
+            value: json!({ "artifacts": [{ "id": d.id, "kind": d.kind, "parentId": a.id }] }),
             drafts: vec![d],
         })
     }

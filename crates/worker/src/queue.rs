@@ -12,6 +12,7 @@ use sqlx::postgres::PgListener;
 use store::Objects;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 use crate::executor::{JobFailure, JobInput, JobOutput, Registry};
 
@@ -212,8 +213,17 @@ impl Worker {
 
     /// Claims and runs at most one job; for tests and `--once` style drivers.
     pub async fn run_one(&self) -> anyhow::Result<Option<(Job, Finished)>> {
-        let Some(job) = jobs::claim(&self.0.pool, &self.0.config.id, self.0.config.lease).await?
-        else {
+        self.run_one_of(None).await
+    }
+
+    /// [`Worker::run_one`], limited to the jobs in `only` when given: a command that waits
+    /// for the jobs it created runs those and nobody else's.
+    pub async fn run_one_of(
+        &self,
+        only: Option<&[Uuid]>,
+    ) -> anyhow::Result<Option<(Job, Finished)>> {
+        let (pool, config) = (&self.0.pool, &self.0.config);
+        let Some(job) = jobs::claim_among(pool, &config.id, config.lease, only).await? else {
             return Ok(None);
         };
         let finished = self.execute(job.clone()).await;

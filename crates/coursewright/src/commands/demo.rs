@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use app::authoring::{self, Family};
+use app::publishing;
 use db::audit::{self, AuditEvent};
 use domain::{AuditAction, Email, Password, Role, TenantName, TenantSlug};
 use rand::Rng;
@@ -133,16 +135,54 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// What the demo prepared.
 #[derive(Debug, Default)]
 pub struct Samples {
-    pub notes: Vec<String>,
-    /// The published sample course (its syllabus id).
+    /// The published sample course (its course id).
     pub published: Option<uuid::Uuid>,
-    /// The second sample's syllabus, left for a reviewer.
+    /// The second sample's syllabus, awaiting review.
     pub awaiting_review: Option<uuid::Uuid>,
+    pub notes: Vec<String>,
 }
 
-/// The demo's content, each step once per tenant: the first sample generated, its content
+/// The demo's admin and reviewer, as the use cases see them.
+async fn demo_people(
+    pool: &db::PgPool,
+    tenant_id: uuid::Uuid,
+) -> anyhow::Result<(app::Actor, app::Actor)> {
+    let actor = |email: &'static str, role: Role| async move {
+        let user = db::users::credentials(pool, &Email::parse(email)?)
+            .await?
+            .map(|c| c.user.id)
+            .ok_or_else(|| anyhow::anyhow!("{email} is missing"))?;
+        Ok::<_, anyhow::Error>(app::Actor {
+            tenant_id,
+            user_id: user,
+            role,
+        })
+    };
+    Ok((
+        actor(PEOPLE[0].0, Role::Admin).await?,
+        actor(PEOPLE[1].0, Role::Reviewer).await?,
+    ))
+}
+
+fn failed(what: &'static str) -> impl Fn(app::AppError) -> anyhow::Error {
+    move |e| anyhow::anyhow!("{what}: {e}")
+}
+
+/// The tenant's course with this title, if there is one.
+async fn course_titled(
+    pool: &db::PgPool,
+    tenant_id: uuid::Uuid,
+    title: &str,
+) -> anyhow::Result<Option<db::courses::CourseSummary>> {
+    Ok(db::courses::list(pool, tenant_id)
+        .await?
+        .into_iter()
+        .find(|c| c.title == title))
+}
+
+/// The two sample courses, made once: the first generated, its syllabus and content
 /// approved by the demo reviewer and version 1 published by the demo admin; the second
-/// sample's syllabus generated and left awaiting review.
+/// generated and left for review.
 pub async fn prepare_samples(
     pool: &db::PgPool,
     objects: store::Objects,
@@ -156,66 +196,50 @@ pub async fn prepare_samples(
             "Generated a sample course with the offline provider; its syllabus is approved.".into(),
         );
     }
-    let user = |email: &'static str| async move {
-        db::users::credentials(pool, &Email::parse(email)?)
-            .await?
-            .map(|c| c.user.id)
-            .ok_or_else(|| anyhow::anyhow!("{email} is missing"))
-    };
-    let (admin, reviewer) = (user(PEOPLE[0].0).await?, user(PEOPLE[1].0).await?);
-    let syllabus: Option<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT a.id FROM artifacts a JOIN briefs b ON b.id = a.brief_id
-         WHERE a.tenant_id = $1 AND a.kind = 'SYLLABUS' AND a.status = 'APPROVED' AND b.body->>'title' = $2
-         ORDER BY a.created_at LIMIT 1",
-    )
-    .bind(tenant.id)
-    .bind(sample_brief()["title"].as_str())
-    .fetch_optional(pool)
-    .await?;
-    if let Some(course) = syllabus {
-        let packaged = db::packages::versions(pool, tenant.id, course)
-            .await?
-            .is_some_and(|v| !v.is_empty());
-        if !packaged {
-            let drafts: Vec<uuid::Uuid> = sqlx::query_scalar(
-                "SELECT id FROM artifacts WHERE syllabus_id = $1 AND status = 'DRAFT' ORDER BY created_at, id",
-            )
-            .bind(course)
-            .fetch_all(pool)
-            .await?;
-            let mut tx = pool.begin().await?;
-            for id in &drafts {
-                db::artifacts::review(
-                    &mut tx,
-                    tenant.id,
-                    *id,
-                    reviewer,
+    let (admin, reviewer) = demo_people(pool, tenant.id).await?;
+    let title = sample_title(&sample_brief());
+    if let Some(course) = course_titled(pool, tenant.id, &title).await? {
+        if course.syllabus_id.is_some() && course.versions == 0 {
+            let filter = db::artifacts::Filter {
+                kinds: db::types::ArtifactKind::CONTENT.to_vec(),
+                course_id: Some(course.id),
+                status: Some(db::types::ArtifactStatus::Draft),
+                ..Default::default()
+            };
+            let drafts = db::artifacts::list(pool, tenant.id, &filter, 10_000).await?;
+            for d in &drafts {
+                authoring::review(
+                    pool,
+                    &reviewer,
+                    Family::Content,
+                    d.id,
                     true,
                     Some("Approved by `coursewright demo` so that the sample course can be published"),
                 )
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(failed("approving the sample content"))?;
             }
-            tx.commit().await?;
-            let built = db::packages::build(pool, tenant.id, course, Some(admin))
+            let built = publishing::build_package(pool, &admin, course.id)
                 .await
-                .map_err(|e| anyhow::anyhow!("building the sample course: {e}"))?;
-            db::packages::publish(pool, tenant.id, course, built.version, admin)
+                .map_err(failed("building the sample course"))?;
+            publishing::publish(pool, &admin, course.id, built.version)
                 .await
-                .map_err(|e| anyhow::anyhow!("publishing the sample course: {e}"))?;
+                .map_err(failed("publishing the sample course"))?;
             out.notes.push(format!(
                 "Approved its {} content drafts (as the demo reviewer) and published version {} for learners.",
                 drafts.len(),
                 built.version
             ));
         }
-        let active = db::packages::versions(pool, tenant.id, course)
-            .await?
-            .is_some_and(|v| v.iter().any(|p| p.active));
-        out.published = active.then_some(course);
+        let active = db::packages::active_version(pool, tenant.id, course.id).await?;
+        out.published = active.map(|_| course.id);
     }
-    out.awaiting_review = second_sample(pool, objects, tenant.id, admin).await?;
+    out.awaiting_review = second_sample(pool, objects, &admin).await?;
     Ok(out)
+}
+
+fn sample_title(brief: &serde_json::Value) -> String {
+    brief["title"].as_str().unwrap_or_default().to_owned()
 }
 
 /// The second sample brief: its syllabus is generated and left for a reviewer.
@@ -234,58 +258,43 @@ fn second_brief() -> serde_json::Value {
 async fn second_sample(
     pool: &db::PgPool,
     objects: store::Objects,
-    tenant_id: uuid::Uuid,
-    admin: uuid::Uuid,
+    admin: &app::Actor,
 ) -> anyhow::Result<Option<uuid::Uuid>> {
-    let title = second_brief()["title"].as_str().map(str::to_owned);
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM briefs WHERE tenant_id = $1 AND body->>'title' = $2)",
-    )
-    .bind(tenant_id)
-    .bind(&title)
-    .fetch_one(pool)
-    .await?;
-    if !exists {
-        generate_syllabus(pool, objects, tenant_id, admin, &second_brief()).await?;
-    }
-    Ok(sqlx::query_scalar(
-        "SELECT a.id FROM artifacts a JOIN briefs b ON b.id = a.brief_id
-         WHERE a.tenant_id = $1 AND a.kind = 'SYLLABUS' AND a.status = 'DRAFT' AND b.body->>'title' = $2
-         ORDER BY a.created_at DESC LIMIT 1",
-    )
-    .bind(tenant_id)
-    .bind(&title)
-    .fetch_optional(pool)
-    .await?)
+    let title = sample_title(&second_brief());
+    let course = match course_titled(pool, admin.tenant_id, &title).await? {
+        Some(c) => c.id,
+        None => generate_syllabus(pool, objects, admin, &second_brief()).await?,
+    };
+    let filter = db::artifacts::Filter {
+        kinds: vec![db::types::ArtifactKind::Syllabus],
+        course_id: Some(course),
+        status: Some(db::types::ArtifactStatus::Draft),
+        ..Default::default()
+    };
+    Ok(db::artifacts::list(pool, admin.tenant_id, &filter, 1)
+        .await?
+        .first()
+        .map(|a| a.id))
 }
 
-/// Stores `brief` and runs its syllabus generation here, through the real worker.
+/// Submits `brief` and runs its syllabus generation here, through the real worker;
+/// returns the course.
 async fn generate_syllabus(
     pool: &db::PgPool,
     objects: store::Objects,
-    tenant_id: uuid::Uuid,
-    admin: uuid::Uuid,
+    admin: &app::Actor,
     brief: &serde_json::Value,
-) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
-    let brief_id = db::artifacts::create_brief(&mut tx, tenant_id, brief, admin).await?;
-    db::jobs::create(
-        &mut tx,
-        db::jobs::NewJob {
-            tenant_id,
-            kind: &domain::JobKind::parse("GENERATE_SYLLABUS")?,
-            target_type: "brief",
-            target_id: &brief_id.to_string(),
-            instruction: json!({ "briefId": brief_id }),
-            created_by: Some(admin),
-            start: db::jobs::Start::Pending,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+) -> anyhow::Result<uuid::Uuid> {
+    let brief: domain::Brief = serde_json::from_value(brief.clone())?;
+    let brief = brief
+        .validate()
+        .map_err(|v| anyhow::anyhow!("the sample brief is invalid: {v}"))?;
+    let done = authoring::submit_brief(pool, admin, &brief)
+        .await
+        .map_err(failed("submitting the sample brief"))?;
     let w = offline_worker(pool, objects);
-    while w.run_one().await?.is_some() {}
-    Ok(())
+    while w.run_one_of(Some(&[done.job.id])).await?.is_some() {}
+    Ok(done.course.id)
 }
 
 /// A worker that runs queued jobs in-process with the offline provider.
@@ -322,57 +331,36 @@ pub async fn generate_sample(pool: &db::PgPool, objects: store::Objects) -> anyh
     let Some(tenant) = db::tenants::find_by_slug(pool, TENANT_SLUG).await? else {
         return Ok(false);
     };
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM artifacts WHERE tenant_id = $1")
-        .bind(tenant.id)
-        .fetch_one(pool)
-        .await?;
-    if existing > 0 {
+    if !db::courses::list(pool, tenant.id).await?.is_empty() {
         return Ok(false);
     }
-    let user = |email: &'static str| async move {
-        db::users::credentials(pool, &Email::parse(email)?)
-            .await?
-            .map(|c| c.user.id)
-            .ok_or_else(|| anyhow::anyhow!("{email} is missing"))
+    let (admin, reviewer) = demo_people(pool, tenant.id).await?;
+    let course = generate_syllabus(pool, objects.clone(), &admin, &sample_brief()).await?;
+    let filter = db::artifacts::Filter {
+        kinds: vec![db::types::ArtifactKind::Syllabus],
+        course_id: Some(course),
+        ..Default::default()
     };
-    let (admin, reviewer) = (user(PEOPLE[0].0).await?, user(PEOPLE[1].0).await?);
-    let kind = |k: &str| domain::JobKind::parse(k);
-    generate_syllabus(pool, objects.clone(), tenant.id, admin, &sample_brief()).await?;
-    let w = offline_worker(pool, objects);
-
-    let (syllabus_id, body): (uuid::Uuid, serde_json::Value) =
-        sqlx::query_as("SELECT id, body FROM artifacts WHERE tenant_id = $1 AND kind = 'SYLLABUS'")
-            .bind(tenant.id)
-            .fetch_one(pool)
-            .await?;
-    let mut tx = pool.begin().await?;
-    db::artifacts::review(
-        &mut tx,
-        tenant.id,
-        syllabus_id,
-        reviewer,
+    let syllabus = db::artifacts::list(pool, tenant.id, &filter, 1)
+        .await?
+        .first()
+        .map(|a| a.id)
+        .ok_or_else(|| anyhow::anyhow!("the sample syllabus was not generated"))?;
+    authoring::review(
+        pool,
+        &reviewer,
+        Family::Syllabus,
+        syllabus,
         true,
         Some("Approved by `coursewright demo` so that its content could be generated"),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let syllabus: domain::Syllabus = serde_json::from_value(body)?;
-    for module in &syllabus.modules {
-        db::jobs::create(
-            &mut tx,
-            db::jobs::NewJob {
-                tenant_id: tenant.id,
-                kind: &kind("GENERATE_CONTENT")?,
-                target_type: "syllabus_module",
-                target_id: &format!("{syllabus_id}/{}", module.id),
-                instruction: json!({ "syllabusId": syllabus_id, "moduleId": module.id }),
-                created_by: Some(admin),
-                start: db::jobs::Start::Pending,
-            },
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    while w.run_one().await?.is_some() {}
+    .map_err(failed("approving the sample syllabus"))?;
+    let jobs = authoring::request_content(pool, &admin, syllabus)
+        .await
+        .map_err(failed("requesting the sample content"))?;
+    let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.job.id).collect();
+    let w = offline_worker(pool, objects);
+    while w.run_one_of(Some(&ids)).await?.is_some() {}
     Ok(true)
 }

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use domain::{Email, JobKind, Role};
+use app::authoring::{self, Family};
+use domain::{Email, Role};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,8 +15,7 @@ use crate::config::Config;
 
 struct Ctx {
     database: db::Database,
-    tenant: Uuid,
-    actor: Uuid,
+    actor: app::Actor,
 }
 
 async fn ctx(config: &Config, tenant: &str, actor: &str) -> anyhow::Result<Ctx> {
@@ -36,13 +36,17 @@ async fn ctx(config: &Config, tenant: &str, actor: &str) -> anyhow::Result<Ctx> 
     }
     Ok(Ctx {
         database,
-        tenant: t.id,
-        actor: user.id,
+        actor: app::Actor {
+            tenant_id: t.id,
+            user_id: user.id,
+            role: user.role,
+        },
     })
 }
 
-/// Runs every PENDING job of this database in-process, printing progress.
-async fn run_here(config: &Config, pool: &db::PgPool, total: usize) -> anyhow::Result<bool> {
+/// Runs the jobs `ids` (and no others) in-process, printing progress.
+async fn run_here(config: &Config, pool: &db::PgPool, ids: &[Uuid]) -> anyhow::Result<bool> {
+    let total = ids.len();
     let objects = store::Objects::from_url(&config.object_store_url)?;
     let w = worker::Worker::new(
         pool.clone(),
@@ -56,7 +60,7 @@ async fn run_here(config: &Config, pool: &db::PgPool, total: usize) -> anyhow::R
     let mut done = 0;
     let mut ok = true;
     eprint!("\r[{}] 0/{total}", " ".repeat(30));
-    while let Some((job, finished)) = w.run_one().await? {
+    while let Some((job, finished)) = w.run_one_of(Some(ids)).await? {
         done += 1;
         let filled = 30 * done.min(total) / total.max(1);
         eprint!(
@@ -83,43 +87,30 @@ pub async fn generate_syllabus(config: &Config, a: BriefArgs) -> anyhow::Result<
     let brief = brief
         .validate()
         .map_err(|v| anyhow::anyhow!("the brief is invalid: {v}"))?;
-    let mut tx = c.database.pool.begin().await?;
-    let brief_id =
-        db::artifacts::create_brief(&mut tx, c.tenant, &serde_json::to_value(&*brief)?, c.actor)
-            .await?;
-    let created = db::jobs::create(
-        &mut tx,
-        db::jobs::NewJob {
-            tenant_id: c.tenant,
-            kind: &JobKind::parse("GENERATE_SYLLABUS")?,
-            target_type: "brief",
-            target_id: &brief_id.to_string(),
-            instruction: json!({ "briefId": brief_id }),
-            created_by: Some(c.actor),
-            start: db::jobs::Start::Pending,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    println!("brief {brief_id}; job {} is PENDING", created.job().id);
+    let done = authoring::submit_brief(&c.database.pool, &c.actor, &brief).await?;
+    let (course, job) = (done.course, done.job);
+    println!(
+        "course {} (brief {}); job {} is PENDING",
+        course.id, course.brief_id, job.id
+    );
     if !a.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let ok = run_here(config, &c.database.pool, 1).await?;
-    let id: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM artifacts WHERE brief_id = $1 ORDER BY version DESC LIMIT 1",
-    )
-    .bind(brief_id)
-    .fetch_optional(&c.database.pool)
-    .await?;
-    match id {
-        Some(id) => println!("syllabus {id} is a DRAFT awaiting review"),
+    let ok = run_here(config, &c.database.pool, &[job.id]).await?;
+    let filter = db::artifacts::Filter {
+        kinds: vec![db::types::ArtifactKind::Syllabus],
+        course_id: Some(course.id),
+        ..Default::default()
+    };
+    let drafted = db::artifacts::list(&c.database.pool, c.actor.tenant_id, &filter, 1).await?;
+    match drafted.first() {
+        Some(s) => println!("syllabus {} is a DRAFT awaiting review", s.id),
         None => println!(
             "the job failed; see `coursewright` logs or /admin/jobs/{}",
-            created.job().id
+            job.id
         ),
     }
-    Ok(if ok && id.is_some() {
+    Ok(if ok && !drafted.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -134,7 +125,7 @@ pub async fn show(config: &Config, tenant: &str, id: &str) -> anyhow::Result<Exi
     let id: Uuid = id.parse().context("the id is not a UUID")?;
     let a = db::artifacts::get(&database.pool, t.id, id)
         .await?
-        .filter(|a| a.kind == "SYLLABUS")
+        .filter(|a| a.kind.is_syllabus())
         .context("no such syllabus")?;
     let s: domain::Syllabus = serde_json::from_value(a.body)?;
     println!(
@@ -176,17 +167,10 @@ pub async fn approve(
 ) -> anyhow::Result<ExitCode> {
     let c = ctx(config, tenant, actor).await?;
     let id: Uuid = id.parse().context("the id is not a UUID")?;
-    let mut tx = c.database.pool.begin().await?;
-    let a = db::artifacts::review(&mut tx, c.tenant, id, c.actor, true, note)
+    let a = authoring::review(&c.database.pool, &c.actor, Family::Syllabus, id, true, note)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    tx.commit().await?;
-    println!(
-        "{} {} version {} is APPROVED",
-        a.kind.to_lowercase(),
-        a.id,
-        a.version
-    );
+    println!("syllabus {} version {} is APPROVED", a.id, a.version);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -199,37 +183,12 @@ pub async fn generate_content(
 ) -> anyhow::Result<ExitCode> {
     let c = ctx(config, tenant, actor).await?;
     let id: Uuid = id.parse().context("the id is not a UUID")?;
-    let a = db::artifacts::get(&c.database.pool, c.tenant, id)
-        .await?
-        .filter(|a| a.kind == "SYLLABUS")
-        .context("no such syllabus")?;
-    if a.status != "APPROVED" {
-        bail!(
-            "content is generated from an APPROVED syllabus only; this one is {}",
-            a.status
-        );
-    }
-    let s: domain::Syllabus = serde_json::from_value(a.body)?;
-    let kind = JobKind::parse("GENERATE_CONTENT")?;
-    let mut tx = c.database.pool.begin().await?;
-    for m in &s.modules {
-        db::jobs::create(
-            &mut tx,
-            db::jobs::NewJob {
-                tenant_id: c.tenant,
-                kind: &kind,
-                target_type: "syllabus_module",
-                target_id: &format!("{id}/{}", m.id),
-                instruction: json!({ "syllabusId": id, "moduleId": m.id }),
-                created_by: Some(c.actor),
-                start: db::jobs::Start::Pending,
-            },
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    println!("{} GENERATE_CONTENT job(s) PENDING", s.modules.len());
-    if wait && !run_here(config, &c.database.pool, s.modules.len()).await? {
+    let jobs = authoring::request_content(&c.database.pool, &c.actor, id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{} GENERATE_CONTENT job(s) PENDING", jobs.len());
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.job.id).collect();
+    if wait && !run_here(config, &c.database.pool, &ids).await? {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

@@ -9,6 +9,7 @@ use db::testing::TestDatabase;
 use domain::Role;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use uuid::Uuid;
 use worker::{Registry, Worker, WorkerConfig};
 
 const PASSWORD: &str = "a long enough password";
@@ -432,10 +433,15 @@ async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
     let course =
         db::testing::seed_approved_course(&db.pool, t.id, admin, "Practical SQL for analysts", 4)
             .await;
-    let v1 = db::packages::build(&db.pool, t.id, course, Some(admin))
+    let actor = app::Actor {
+        tenant_id: t.id,
+        user_id: admin,
+        role: Role::Admin,
+    };
+    let v1 = app::publishing::build_package(&db.pool, &actor, course)
         .await
         .expect("build");
-    db::packages::publish(&db.pool, t.id, course, v1.version, admin)
+    app::publishing::publish(&db.pool, &actor, course, v1.version)
         .await
         .expect("publish");
 
@@ -517,8 +523,8 @@ async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
     );
 
     // The admin rewrites lesson 1, builds and publishes version 2.
-    let (ref_id, module_id, mut lesson): (String, String, serde_json::Value) = sqlx::query_as(
-        "SELECT ref_id, module_id, body FROM artifacts WHERE kind = 'LESSON' AND ref_id = 'm1-l1'",
+    let (syllabus, ref_id, module_id, mut lesson): (Uuid, String, String, serde_json::Value) = sqlx::query_as(
+        "SELECT syllabus_id, ref_id, module_id, body FROM artifacts WHERE kind = 'LESSON' AND ref_id = 'm1-l1'",
     )
     .fetch_one(&db.pool)
     .await
@@ -529,7 +535,7 @@ async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
         t.id,
         admin,
         "LESSON",
-        Some(course),
+        Some(syllabus),
         None,
         &ref_id,
         Some(&module_id),

@@ -82,6 +82,15 @@ fn web_never_depends_on_llm_or_generate() {
             "web must not depend on {forbidden}, directly or not"
         );
     }
+    let app = closure(&meta, "app");
+    assert!(app.contains("db") && app.contains("domain"), "{app:?}");
+    for forbidden in ["llm", "generate", "worker", "web", "axum"] {
+        assert!(
+            !app.contains(forbidden),
+            "the use cases must not depend on {forbidden}, directly or not"
+        );
+    }
+    assert!(web.contains("app"), "web calls the use cases");
     let generate = closure(&meta, "generate");
     for other in ["db", "web", "worker", "store", "telemetry", "sqlx"] {
         assert!(

@@ -554,15 +554,37 @@ async fn the_review_pages_take_a_brief_show_the_syllabus_and_review_and_edit_con
     );
     let (_, html) = page(&e, &reviewer, &format!("/admin/syllabi/{sid}")).await;
     assert!(html.contains("approve-all"));
-    form(
+    let done = form(
         &e,
         &reviewer,
         &format!("/admin/syllabi/{sid}/modules/m1/approve-all"),
         &[],
     )
     .await;
-    let drafts: i64 = e.count(&format!("SELECT count(*) FROM artifacts WHERE module_id = 'm1' AND status = 'DRAFT' AND syllabus_id = '{sid}'")).await;
-    assert_eq!(drafts, 0, "every draft of the module is approved");
+    assert!(
+        done.text()
+            .await
+            .expect("html")
+            .contains("1 superseded draft(s) were left as they are"),
+        "the flash says what was skipped"
+    );
+    let newest_drafts: i64 = e.count(&format!(
+        "SELECT count(*) FROM artifacts a WHERE module_id = 'm1' AND status = 'DRAFT' AND syllabus_id = '{sid}'
+           AND NOT EXISTS (SELECT 1 FROM artifacts n WHERE n.lineage_id = a.lineage_id AND n.version > a.version)"
+    )).await;
+    assert_eq!(
+        newest_drafts, 0,
+        "every newest draft of the module is approved"
+    );
+    let superseded: i64 = e
+        .count(&format!(
+            "SELECT count(*) FROM artifacts WHERE id = '{quiz}' AND status = 'DRAFT'"
+        ))
+        .await;
+    assert_eq!(
+        superseded, 1,
+        "the quiz's superseded first version is left alone"
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod courses;
 mod guards;
 mod http;
 mod jobs;
