@@ -7,6 +7,7 @@ pub mod connect;
 pub mod jobs;
 pub mod migrate;
 pub mod packages;
+pub mod roles;
 pub mod sessions;
 pub mod tenants;
 pub mod testing;

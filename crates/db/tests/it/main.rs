@@ -231,3 +231,4 @@ async fn emails_are_unique_across_tenants_and_stored_lower_case() {
 }
 
 mod migrations;
+mod roles;
