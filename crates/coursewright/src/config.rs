@@ -246,6 +246,7 @@ impl Config {
         Ok(Self {
             database: ConnectConfig {
                 database_url: var("DATABASE_URL"),
+                migration_url: var("DATABASE_MIGRATION_URL"),
                 data_dir: data_dir.clone(),
                 max_connections: 16,
             },

@@ -1,13 +1,18 @@
-//! Finding a PostgreSQL to talk to.
+//! Finding a PostgreSQL to talk to, as the owner (migrations) or as the runtime role.
 //!
-//! `DATABASE_URL` wins. Without it: the local server on 127.0.0.1:5432 (database
-//! `coursewright`, created if missing); failing that, a private cluster under the data dir,
-//! started with the machine's `initdb`/`pg_ctl` and stopped when the [`Database`] is dropped.
+//! `DATABASE_URL` is the runtime role's connection (what `serve` and `worker` use);
+//! `DATABASE_MIGRATION_URL` the owner's (what `migrate` uses; unset: `DATABASE_URL`). With
+//! neither: the local server on 127.0.0.1:5432 (database `coursewright`, created if missing)
+//! with `$PGUSER` (default `postgres`) as the owner and [`LOCAL_RUNTIME_ROLE`], which
+//! `migrate` and `demo` create, as the runtime role; failing that, a private cluster under
+//! the data dir, started with the machine's `initdb`/`pg_ctl` and stopped when the last
+//! [`Database`] from it is dropped.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -16,10 +21,18 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 /// Why no database could be had. Each message is one sentence a person can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
-    BadUrl(String),
+    #[error("{var} is not a valid PostgreSQL URL: {cause}")]
+    BadUrl { var: &'static str, cause: String },
+    #[error(
+        "DATABASE_MIGRATION_URL is set but DATABASE_URL is not: set DATABASE_URL to the runtime role's connection too"
+    )]
+    MigrationUrlAlone,
     #[error("cannot connect to PostgreSQL at {target}: {cause}")]
     Unreachable { target: String, cause: String },
+    #[error(
+        "the database role {role} does not exist yet at {target}: run `coursewright migrate` (or `coursewright demo`), which creates it"
+    )]
+    NoRuntimeRole { role: String, target: String },
     #[error(
         "no PostgreSQL server was found: set DATABASE_URL to a PostgreSQL 13+ server, or install PostgreSQL (Debian: apt-get install postgresql) so Coursewright can use or start one"
     )]
@@ -29,74 +42,171 @@ pub enum DbError {
 }
 
 /// Where to look for a database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectConfig {
+    /// The runtime role's connection (`DATABASE_URL`).
     pub database_url: Option<String>,
+    /// The owner's connection for migrations (`DATABASE_MIGRATION_URL`).
+    pub migration_url: Option<String>,
     pub data_dir: PathBuf,
     pub max_connections: u32,
 }
 
-/// A pool and, when Coursewright started its own server, the guard that stops it.
+// The URLs may carry passwords: Debug says only whether they are set.
+impl std::fmt::Debug for ConnectConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |u: &Option<String>| if u.is_some() { "(set)" } else { "(unset)" };
+        f.debug_struct("ConnectConfig")
+            .field("database_url", &set(&self.database_url))
+            .field("migration_url", &set(&self.migration_url))
+            .field("data_dir", &self.data_dir)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// The runtime role of the local default: a LOGIN role without a password (the local server
+/// trusts loopback), granted only what the application needs.
+pub const LOCAL_RUNTIME_ROLE: &str = "coursewright_app";
+
+/// A pool and, when Coursewright started its own server, a share of the guard that stops it.
 pub struct Database {
     pub pool: PgPool,
     /// Where the pool points, without any password, for messages.
     pub target: String,
-    /// Held only to be dropped: stops the private cluster, if we started one.
-    _cluster: Option<PrivateCluster>,
+    /// Held only to be dropped: the last one stops the private cluster, if we started one.
+    _cluster: Option<Arc<PrivateCluster>>,
+}
+
+/// A located database: how its owner and its runtime role reach it.
+pub struct Server {
+    owner: PgConnectOptions,
+    runtime: PgConnectOptions,
+    /// The local default, whose runtime role `migrate` creates.
+    local: bool,
+    cluster: Option<Arc<PrivateCluster>>,
+    max_connections: u32,
 }
 
 const LOCAL_ADDR: &str = "127.0.0.1:5432";
 const LOCAL_DB: &str = "coursewright";
 
-/// Connects as described in the module documentation.
-pub async fn connect(cfg: &ConnectConfig) -> Result<Database, DbError> {
-    if let Some(url) = cfg.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
-        let opts = PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl(e.to_string()))?;
-        let target = describe(&opts);
-        let pool = pool(opts, cfg.max_connections, &target).await?;
-        return Ok(Database {
-            pool,
-            target,
-            _cluster: None,
+fn parse(var: &'static str, url: &str) -> Result<PgConnectOptions, DbError> {
+    PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl {
+        var,
+        cause: e.to_string(),
+    })
+}
+
+/// Finds (or starts) the server as described in the module documentation, creating the
+/// local default's database if it is missing. Connects to nothing else.
+pub async fn locate(cfg: &ConnectConfig) -> Result<Server, DbError> {
+    let set = |u: &Option<String>| {
+        u.as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(str::to_owned)
+    };
+    let (runtime_url, migration_url) = (set(&cfg.database_url), set(&cfg.migration_url));
+    if let Some(url) = runtime_url {
+        let runtime = parse("DATABASE_URL", &url)?;
+        let owner = match migration_url {
+            Some(m) => parse("DATABASE_MIGRATION_URL", &m)?,
+            None => runtime.clone(),
+        };
+        return Ok(Server {
+            owner,
+            runtime,
+            local: false,
+            cluster: None,
+            max_connections: cfg.max_connections,
         });
+    }
+    if migration_url.is_some() {
+        return Err(DbError::MigrationUrlAlone);
     }
 
     let local: SocketAddr = LOCAL_ADDR.parse().map_err(|_| DbError::NoServer)?;
-    if TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {
+    let (base, cluster) = if TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok()
+    {
         let user = std::env::var("PGUSER").unwrap_or_else(|_| "postgres".into());
         let base = PgConnectOptions::new()
             .host("127.0.0.1")
             .port(5432)
             .username(&user);
-        create_database_if_missing(base.clone(), LOCAL_DB).await?;
-        let opts = base.database(LOCAL_DB);
-        let target = describe(&opts);
-        let pool = pool(opts, cfg.max_connections, &target).await?;
-        return Ok(Database {
-            pool,
-            target,
-            _cluster: None,
-        });
+        (base, None)
+    } else {
+        let cluster = PrivateCluster::start(&cfg.data_dir.join("postgres"))?;
+        let base = PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(cluster.port)
+            .username("postgres");
+        (base, Some(Arc::new(cluster)))
+    };
+    create_database_if_missing(base.clone(), LOCAL_DB).await?;
+    let owner = base.database(LOCAL_DB);
+    let runtime = owner.clone().username(LOCAL_RUNTIME_ROLE);
+    Ok(Server {
+        owner,
+        runtime,
+        local: true,
+        cluster,
+        max_connections: cfg.max_connections,
+    })
+}
+
+impl Server {
+    /// A pool as the owner, for migrations and grants.
+    pub async fn owner(&self) -> Result<Database, DbError> {
+        self.open(self.owner.clone(), 2).await
     }
 
-    let cluster = PrivateCluster::start(&cfg.data_dir.join("postgres"))?;
-    let base = PgConnectOptions::new()
-        .host("127.0.0.1")
-        .port(cluster.port)
-        .username("postgres");
-    create_database_if_missing(base.clone(), LOCAL_DB).await?;
-    let opts = base.database(LOCAL_DB);
-    let target = format!(
-        "{} (private cluster in {})",
-        describe(&opts),
-        cluster.dir.display()
-    );
-    let pool = pool(opts, cfg.max_connections, &target).await?;
-    Ok(Database {
-        pool,
-        target,
-        _cluster: Some(cluster),
-    })
+    /// A pool as the runtime role, for everything else.
+    pub async fn runtime(&self) -> Result<Database, DbError> {
+        match self.open(self.runtime.clone(), self.max_connections).await {
+            Err(DbError::Unreachable { target, cause })
+                if self.local && cause.contains("does not exist") && cause.contains("role") =>
+            {
+                Err(DbError::NoRuntimeRole {
+                    role: self.runtime_role().to_owned(),
+                    target,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// The role `serve` and `worker` connect as.
+    pub fn runtime_role(&self) -> &str {
+        self.runtime.get_username()
+    }
+
+    /// Whether `migrate` creates the runtime role (the local default) rather than expecting
+    /// an administrator to have made it.
+    pub fn creates_runtime_role(&self) -> bool {
+        self.local
+    }
+
+    async fn open(&self, opts: PgConnectOptions, max: u32) -> Result<Database, DbError> {
+        let target = match &self.cluster {
+            Some(c) => format!(
+                "{} (private cluster in {})",
+                describe(&opts),
+                c.dir.display()
+            ),
+            None => describe(&opts),
+        };
+        let pool = pool(opts, max, &target).await?;
+        Ok(Database {
+            pool,
+            target,
+            _cluster: self.cluster.clone(),
+        })
+    }
+}
+
+/// Connects as the runtime role.
+pub async fn connect(cfg: &ConnectConfig) -> Result<Database, DbError> {
+    locate(cfg).await?.runtime().await
 }
 
 async fn pool(opts: PgConnectOptions, max: u32, target: &str) -> Result<PgPool, DbError> {

@@ -8,6 +8,7 @@ pub mod courses;
 pub mod jobs;
 pub mod migrate;
 pub mod packages;
+pub mod roles;
 pub mod sessions;
 pub mod tenants;
 pub mod testing;

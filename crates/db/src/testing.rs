@@ -5,6 +5,10 @@
 //! 127.0.0.1:5432 as user `postgres`. The template's name carries a hash of the migrations,
 //! so a changed migration makes a new template; creating it is serialized with an advisory
 //! lock on the server.
+//!
+//! The template is granted to [`TEST_RUNTIME_ROLE`] exactly as `migrate` grants the runtime
+//! role, and each test database offers a pool as that role ([`TestDatabase::app_pool`]) for
+//! the server and the worker under test, so the tests prove the grants suffice.
 
 use std::str::FromStr;
 
@@ -14,12 +18,21 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use crate::MIGRATOR;
 
+/// The runtime role of test databases: a LOGIN role without a password, granted the policy.
+pub const TEST_RUNTIME_ROLE: &str = "cw_test_app";
+
 /// A database of one's own, dropped when this value is.
 pub struct TestDatabase {
+    /// As the owner (the test server's user): for seeding and inspecting, and for what only an
+    /// owner may do.
     pub pool: PgPool,
+    /// As [`TEST_RUNTIME_ROLE`]: what the server and the worker under test use.
+    pub app_pool: PgPool,
     pub name: String,
-    /// A URL that reaches this database (for child processes such as the CLI).
+    /// A URL that reaches this database as the owner (for `DATABASE_MIGRATION_URL`, psql).
     pub url: String,
+    /// A URL that reaches this database as the runtime role (for `DATABASE_URL`).
+    pub app_url: String,
     server: PgConnectOptions,
 }
 
@@ -54,6 +67,12 @@ fn template_name() -> String {
         h.update(m.version.to_le_bytes());
         h.update(&m.checksum);
     }
+    // A changed grant policy makes a new template too.
+    h.update(format!(
+        "{:?}{:?}",
+        crate::roles::POLICY,
+        crate::roles::FUNCTIONS
+    ));
     format!("cw_template_{}", &hex::encode(h.finalize())[..16])
 }
 
@@ -106,6 +125,12 @@ async fn ensure_template(server: &PgConnectOptions) -> String {
             .await
             .expect("connect to template");
         MIGRATOR.run(&pool).await.expect("migrate template");
+        crate::roles::ensure_login_role(&pool, TEST_RUNTIME_ROLE)
+            .await
+            .expect("create the test runtime role");
+        if let Err(e) = crate::roles::grant_runtime(&pool, TEST_RUNTIME_ROLE).await {
+            panic!("granting the test runtime role failed: {e}");
+        }
         pool.close().await;
         sqlx::raw_sql(&format!("ALTER DATABASE {building} RENAME TO {name}"))
             .execute(&mut conn)
@@ -118,6 +143,26 @@ async fn ensure_template(server: &PgConnectOptions) -> String {
         .expect("template unlock");
     let _ = conn.close().await;
     name
+}
+
+/// Creates [`TEST_RUNTIME_ROLE`] on the test server if it is missing (the template does this
+/// too), for tests that migrate a database of their own.
+pub async fn ensure_runtime_role() {
+    let server = server_options();
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(server.clone().database("postgres"))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "tests need PostgreSQL ({}): {e}",
+                url_for(&server, "postgres")
+            )
+        });
+    crate::roles::ensure_login_role(&pool, TEST_RUNTIME_ROLE)
+        .await
+        .expect("create the test runtime role");
+    pool.close().await;
 }
 
 impl TestDatabase {
@@ -137,11 +182,19 @@ impl TestDatabase {
             .connect_with(server.clone().database(&name))
             .await
             .expect("connect to test database");
+        let app = server.clone().username(TEST_RUNTIME_ROLE).database(&name);
+        // Lazy: most tests that never run the app as the runtime role open no connection.
+        let app_pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect_lazy_with(app);
         let url = url_for(&server, &name);
+        let app_url = url_for(&server.clone().username(TEST_RUNTIME_ROLE), &name);
         Self {
             pool,
+            app_pool,
             name,
             url,
+            app_url,
             server,
         }
     }

@@ -11,6 +11,13 @@ fn line(ok: bool, what: &str, detail: &str) -> bool {
     ok
 }
 
+/// Not a failure (a single-role setup still works), but worth fixing.
+fn warn(what: &str, detail: &str) {
+    println!("WARN {what}: {detail}");
+}
+
+const PRIVILEGED: &str = "set DATABASE_URL to a role of its own (`coursewright migrate` grants it what it needs) and DATABASE_MIGRATION_URL to the owner";
+
 pub async fn run(config: Result<Config, Vec<ConfigError>>) -> ExitCode {
     let config = match config {
         Ok(c) => {
@@ -81,6 +88,30 @@ pub async fn run(config: Result<Config, Vec<ConfigError>>) -> ExitCode {
                     false
                 }
             };
+            match db::roles::report(&database.pool).await {
+                Ok(r) if r.superuser => warn(
+                    "database role",
+                    &format!(
+                        "{} is a superuser, so it could disable the insert-only triggers; {PRIVILEGED}",
+                        r.role
+                    ),
+                ),
+                Ok(r) if r.owner => warn(
+                    "database role",
+                    &format!(
+                        "{} owns the schema, so it could alter tables and disable their triggers; {PRIVILEGED}",
+                        r.role
+                    ),
+                ),
+                Ok(r) => {
+                    line(
+                        true,
+                        "database role",
+                        &format!("{} owns nothing and is not a superuser", r.role),
+                    );
+                }
+                Err(e) => warn("database role", &db::connect::cause(&e)),
+            }
             database.pool.close().await;
         }
     }

@@ -94,8 +94,12 @@ pub async fn seed(pool: &db::PgPool) -> anyhow::Result<Vec<(String, String, Role
 }
 
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let database = db::connect(&config.database).await?;
-    db::migrate::run(&database.pool).await?;
+    let server = db::connect::locate(&config.database).await?;
+    if let super::serve::Migrated::Diverged(why) = super::serve::apply_migrations(&server).await? {
+        anyhow::bail!("the database schema does not match this binary: {why}");
+    }
+    // Seeding, the sample jobs and the server all run as the runtime role, as in production.
+    let database = server.runtime().await?;
     let people = seed(&database.pool).await?;
     let objects = store::Objects::from_url(&config.object_store_url)?;
     let samples = prepare_samples(&database.pool, objects).await?;

@@ -28,6 +28,7 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode>
             return Ok(ExitCode::FAILURE);
         }
     }
+    super::warn_if_privileged(&database.pool).await;
     listen(config, args, database).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -72,24 +73,70 @@ async fn seal_forever(pool: db::PgPool) {
     }
 }
 
-/// Applies pending migrations.
-pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
-    let database = db::connect(&config.database).await?;
-    let before = db::migrate::state(&database.pool).await?;
-    if let SchemaState::Diverged(why) = &before {
-        eprintln!("error: the database schema does not match this binary: {why}");
-        return Ok(ExitCode::FAILURE);
-    }
-    db::migrate::run(&database.pool)
+/// What applying migrations did.
+pub enum Migrated {
+    Applied {
+        applied: Vec<db::migrate::Pending>,
+        role: String,
+        prepared: db::roles::Prepared,
+    },
+    /// The database has migrations this binary does not know, or changed ones: nothing done.
+    Diverged(String),
+}
+
+/// Applies pending migrations as the owner, then grants the runtime role what the policy
+/// says (creating the role first on the local default).
+pub async fn apply_migrations(server: &db::connect::Server) -> anyhow::Result<Migrated> {
+    let owner = server.owner().await?;
+    let before = db::migrate::state(&owner.pool).await?;
+    let applied = match before {
+        SchemaState::Diverged(why) => return Ok(Migrated::Diverged(why)),
+        SchemaState::Pending(p) => p,
+        SchemaState::Current => Vec::new(),
+    };
+    db::migrate::run(&owner.pool)
         .await
         .context("migration failed")?;
-    match before {
-        SchemaState::Pending(p) => {
-            for m in p {
+    let role = server.runtime_role().to_owned();
+    let prepared = db::roles::prepare_runtime(&owner.pool, &role, server.creates_runtime_role())
+        .await
+        .with_context(|| format!("granting the runtime role {role} failed"))?;
+    owner.pool.close().await;
+    Ok(Migrated::Applied {
+        applied,
+        role,
+        prepared,
+    })
+}
+
+/// Applies pending migrations and grants the runtime role.
+pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
+    let server = db::connect::locate(&config.database).await?;
+    match apply_migrations(&server).await? {
+        Migrated::Diverged(why) => {
+            eprintln!("error: the database schema does not match this binary: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+        Migrated::Applied {
+            applied,
+            role,
+            prepared,
+        } => {
+            if applied.is_empty() {
+                println!("nothing to apply: the schema is current");
+            }
+            for m in applied {
                 println!("applied {:04} {}", m.version, m.description);
             }
+            match prepared {
+                db::roles::Prepared::Granted => {
+                    println!("granted the runtime role {role} what the application needs")
+                }
+                db::roles::Prepared::SameAsOwner => println!(
+                    "note: DATABASE_URL connects as the owner ({role}), so the server could alter the schema and disable its triggers; set DATABASE_MIGRATION_URL to the owner and DATABASE_URL to a role of its own"
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
         }
-        _ => println!("nothing to apply: the schema is current"),
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -46,6 +46,7 @@ pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> 
         eprintln!("error: the schema is not current; run `coursewright migrate` first");
         return Ok(ExitCode::FAILURE);
     }
+    super::warn_if_privileged(&database.pool).await;
     let objects = store::Objects::from_url(&config.object_store_url)?;
     let bind = match args.bind {
         Some(b) => b

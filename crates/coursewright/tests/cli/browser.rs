@@ -173,13 +173,17 @@ async fn an_admin_briefs_and_a_reviewer_approves_in_a_real_browser() {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(web::serve(
         listener,
-        web::AppState::new(db.pool.clone(), web::WebConfig::default(), objects.clone()),
+        web::AppState::new(
+            db.app_pool.clone(),
+            web::WebConfig::default(),
+            objects.clone(),
+        ),
         std::future::pending(),
     ));
-    let llm = worker::generation::llm(db.pool.clone(), std::sync::Arc::new(llm::Offline), 4);
+    let llm = worker::generation::llm(db.app_pool.clone(), std::sync::Arc::new(llm::Offline), 4);
     let w = Worker::new(
-        db.pool.clone(),
-        worker::generation::register(Registry::new(), db.pool.clone(), llm),
+        db.app_pool.clone(),
+        worker::generation::register(Registry::new(), db.app_pool.clone(), llm),
         objects,
         WorkerConfig::default(),
     );
@@ -407,7 +411,7 @@ async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
     tokio::spawn(web::serve(
         listener,
         web::AppState::new(
-            db.pool.clone(),
+            db.app_pool.clone(),
             web::WebConfig::default(),
             store::Objects::in_memory(),
         ),

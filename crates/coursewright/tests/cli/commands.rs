@@ -6,7 +6,15 @@ use db::testing::TestDatabase;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coursewright");
 
-/// The binary with a clean environment pointing at `url`.
+/// The binary as production runs it: DATABASE_URL as the runtime role, the owner for
+/// migrations.
+fn cw_db(db: &TestDatabase) -> Command {
+    let mut c = cw(&db.app_url);
+    c.env("DATABASE_MIGRATION_URL", &db.url);
+    c
+}
+
+/// The binary with a clean environment pointing at `url` (one role for everything).
 fn cw(url: &str) -> Command {
     let mut c = Command::new(BIN);
     for (k, _) in std::env::vars() {
@@ -18,7 +26,9 @@ fn cw(url: &str) -> Command {
             c.env_remove(k);
         }
     }
-    c.env("DATABASE_URL", url).env("RUST_LOG", "warn");
+    c.env("DATABASE_URL", url)
+        .env_remove("DATABASE_MIGRATION_URL")
+        .env("RUST_LOG", "warn");
     c
 }
 
@@ -33,6 +43,8 @@ fn text(o: &Output) -> (String, String) {
 struct EmptyDb {
     name: String,
     url: String,
+    /// As the test runtime role.
+    app_url: String,
 }
 
 impl EmptyDb {
@@ -42,13 +54,17 @@ impl EmptyDb {
         db::connect::create_database_if_missing(server.clone(), &name)
             .await
             .expect("create");
-        let url = format!(
-            "postgres://{}@{}:{}/{name}",
-            server.get_username(),
-            server.get_host(),
-            server.get_port()
-        );
-        Self { name, url }
+        db::testing::ensure_runtime_role().await;
+        let at = |user: &str| {
+            format!(
+                "postgres://{user}@{}:{}/{name}",
+                server.get_host(),
+                server.get_port()
+            )
+        };
+        let url = at(server.get_username());
+        let app_url = at(db::testing::TEST_RUNTIME_ROLE);
+        Self { name, url, app_url }
     }
 }
 
@@ -101,7 +117,7 @@ async fn check_fails_with_a_clear_line_when_the_database_is_missing() {
 async fn check_passes_on_a_migrated_database_and_flags_bad_config_and_pending_migrations() {
     let db = TestDatabase::new().await;
     let dir = tempdir();
-    let out = cw(&db.url)
+    let out = cw_db(&db)
         .arg("check")
         .env("COURSEWRIGHT_DATA_DIR", &dir)
         .output()
@@ -110,11 +126,18 @@ async fn check_passes_on_a_migrated_database_and_flags_bad_config_and_pending_mi
     assert!(out.status.success(), "{stdout}{stderr}");
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("OK   ")).count(),
-        4,
+        5,
         "{stdout}"
     );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("OK   database role: cw_test_app owns nothing")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("WARN"), "{stdout}");
 
-    let bad = cw(&db.url)
+    let bad = cw_db(&db)
         .arg("check")
         .env("LOG_FORMAT", "xml")
         .env("COURSEWRIGHT_BIND", "nowhere")
@@ -162,7 +185,7 @@ async fn audit_verify_passes_on_a_real_chain_and_names_a_tampered_row() {
         )
         .await;
     }
-    let ok = cw(&db.url).args(["audit", "verify"]).output().expect("run");
+    let ok = cw_db(&db).args(["audit", "verify"]).output().expect("run");
     assert!(ok.status.success());
     assert!(text(&ok).0.contains("intact: 4 rows"), "{:?}", text(&ok));
 
@@ -174,7 +197,7 @@ async fn audit_verify_passes_on_a_real_chain_and_names_a_tampered_row() {
     .execute(&db.pool)
     .await
     .expect("tamper");
-    let broken = cw(&db.url).args(["audit", "verify"]).output().expect("run");
+    let broken = cw_db(&db).args(["audit", "verify"]).output().expect("run");
     assert!(!broken.status.success());
     assert!(
         text(&broken).0.contains("BROKEN at row 3"),
@@ -184,9 +207,37 @@ async fn audit_verify_passes_on_a_real_chain_and_names_a_tampered_row() {
 }
 
 #[tokio::test]
+async fn check_warns_when_the_runtime_role_is_a_superuser_that_owns_the_schema() {
+    let db = TestDatabase::new().await;
+    let out = cw(&db.url)
+        .arg("check")
+        .env("COURSEWRIGHT_DATA_DIR", tempdir())
+        .output()
+        .expect("run");
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success(),
+        "a warning is not a failure: {stdout}{stderr}"
+    );
+    let warn = stdout
+        .lines()
+        .find(|l| l.starts_with("WARN database role:"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        warn.contains("superuser") && warn.contains("DATABASE_MIGRATION_URL"),
+        "{warn}"
+    );
+}
+
+#[tokio::test]
 async fn serve_refuses_to_start_with_pending_migrations_and_migrate_applies_them() {
     let empty = EmptyDb::new().await;
-    let out = cw(&empty.url)
+    let as_runtime = || {
+        let mut c = cw(&empty.app_url);
+        c.env("DATABASE_MIGRATION_URL", &empty.url);
+        c
+    };
+    let out = as_runtime()
         .args(["serve", "--bind", "127.0.0.1:0"])
         .output()
         .expect("run");
@@ -197,11 +248,35 @@ async fn serve_refuses_to_start_with_pending_migrations_and_migrate_applies_them
         "{stderr}"
     );
 
-    let migrated = cw(&empty.url).arg("migrate").output().expect("run");
+    let migrated = as_runtime().arg("migrate").output().expect("run");
     assert!(migrated.status.success(), "{:?}", text(&migrated));
     assert!(text(&migrated).0.contains("applied 0001 foundation"));
-    let again = cw(&empty.url).arg("migrate").output().expect("run");
+    assert!(
+        text(&migrated)
+            .0
+            .contains("granted the runtime role cw_test_app"),
+        "{:?}",
+        text(&migrated)
+    );
+    let again = as_runtime().arg("migrate").output().expect("run");
     assert!(text(&again).0.contains("nothing to apply"));
+    let check = as_runtime()
+        .arg("check")
+        .env("COURSEWRIGHT_DATA_DIR", tempdir())
+        .output()
+        .expect("run");
+    assert!(check.status.success(), "{:?}", text(&check));
+    assert!(
+        text(&check).0.contains("OK   migrations: current"),
+        "the runtime role reads what migrate applied: {:?}",
+        text(&check)
+    );
+    let one_role = cw(&empty.url).arg("migrate").output().expect("run");
+    assert!(
+        text(&one_role).0.contains("connects as the owner"),
+        "{:?}",
+        text(&one_role)
+    );
 }
 
 #[tokio::test]
@@ -212,7 +287,7 @@ async fn serve_answers_ready_and_stops_cleanly_on_sigterm() {
         .local_addr()
         .expect("addr")
         .port();
-    let mut child = cw(&db.url)
+    let mut child = cw_db(&db)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -234,7 +309,7 @@ async fn serve_answers_ready_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn user_create_reads_the_password_from_stdin_and_audits_it() {
     let db = TestDatabase::new().await;
-    let t = cw(&db.url)
+    let t = cw_db(&db)
         .args([
             "tenant",
             "create",
@@ -246,14 +321,14 @@ async fn user_create_reads_the_password_from_stdin_and_audits_it() {
         .output()
         .expect("run");
     assert!(t.status.success(), "{:?}", text(&t));
-    let dup = cw(&db.url)
+    let dup = cw_db(&db)
         .args(["tenant", "create", "--slug", "acme", "--name", "Again"])
         .output()
         .expect("run");
     assert!(!dup.status.success() && text(&dup).1.contains("already exists"));
 
     let create = |email: &str, tenant: &str, password: &str| {
-        let mut child = cw(&db.url)
+        let mut child = cw_db(&db)
             .args([
                 "user", "create", "--email", email, "--role", "reviewer", "--tenant", tenant,
             ])
@@ -311,10 +386,10 @@ async fn user_create_reads_the_password_from_stdin_and_audits_it() {
 #[tokio::test]
 async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
     let db = TestDatabase::new().await;
-    let first = coursewright::commands::demo::seed(&db.pool)
+    let first = coursewright::commands::demo::seed(&db.app_pool)
         .await
         .expect("seed");
-    let second = coursewright::commands::demo::seed(&db.pool)
+    let second = coursewright::commands::demo::seed(&db.app_pool)
         .await
         .expect("seed again");
     assert_eq!(first.len(), 3);
@@ -333,12 +408,12 @@ async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
     }
 
     let objects = store::Objects::in_memory();
-    let samples = coursewright::commands::demo::prepare_samples(&db.pool, objects.clone())
+    let samples = coursewright::commands::demo::prepare_samples(&db.app_pool, objects.clone())
         .await
         .expect("samples");
     let course = samples.published.expect("a published course");
     let review = samples.awaiting_review.expect("a syllabus awaiting review");
-    let again = coursewright::commands::demo::prepare_samples(&db.pool, objects)
+    let again = coursewright::commands::demo::prepare_samples(&db.app_pool, objects)
         .await
         .expect("again");
     assert_eq!(
@@ -442,7 +517,7 @@ fn tempdir() -> std::path::PathBuf {
 #[tokio::test]
 async fn jobs_run_records_a_run_and_jobs_list_shows_it() {
     let db = TestDatabase::new().await;
-    let dry = cw(&db.url)
+    let dry = cw_db(&db)
         .args(["jobs", "run", "prune-job-runs", "--dry-run"])
         .output()
         .expect("run");
@@ -452,12 +527,12 @@ async fn jobs_run_records_a_run_and_jobs_list_shows_it() {
         "{:?}",
         text(&dry)
     );
-    let real = cw(&db.url)
+    let real = cw_db(&db)
         .args(["jobs", "run", "reap-expired-leases"])
         .output()
         .expect("run");
     assert!(real.status.success(), "{:?}", text(&real));
-    let missing = cw(&db.url)
+    let missing = cw_db(&db)
         .args(["jobs", "run", "no-such-job"])
         .output()
         .expect("run");
@@ -474,7 +549,7 @@ async fn jobs_run_records_a_run_and_jobs_list_shows_it() {
             ("reap-expired-leases".into(), false, "SUCCEEDED".into())
         ]
     );
-    let list = cw(&db.url).args(["jobs", "list"]).output().expect("run");
+    let list = cw_db(&db).args(["jobs", "list"]).output().expect("run");
     let (stdout, _) = text(&list);
     for name in [
         "reap-expired-leases",
@@ -501,7 +576,7 @@ async fn the_worker_serves_health_and_metrics_runs_its_schedule_and_stops_on_sig
         .expect("addr")
         .port();
     let dir = tempdir();
-    let mut child = cw(&db.url)
+    let mut child = cw_db(&db)
         .args(["worker", "--bind", &format!("127.0.0.1:{port}")])
         .env("COURSEWRIGHT_DATA_DIR", &dir)
         .stdout(Stdio::null())
@@ -553,7 +628,7 @@ async fn the_cli_generates_shows_and_approves_a_syllabus_then_its_content() {
         .expect("seed");
     let dir = tempdir();
     let run = |args: &[&str]| {
-        cw(&db.url)
+        cw_db(&db)
             .args(args)
             .env("COURSEWRIGHT_DATA_DIR", &dir)
             .output()

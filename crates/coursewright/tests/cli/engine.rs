@@ -58,11 +58,20 @@ impl Engine {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = web::AppState::new(db.pool.clone(), web::WebConfig::default(), objects.clone());
+        let state = web::AppState::new(
+            db.app_pool.clone(),
+            web::WebConfig::default(),
+            objects.clone(),
+        );
         tokio::spawn(web::serve(listener, state, std::future::pending()));
-        let llm = worker::generation::llm(db.pool.clone(), provider, 4);
-        let registry = worker::generation::register(Registry::new(), db.pool.clone(), llm);
-        let worker = Worker::new(db.pool.clone(), registry, objects, WorkerConfig::default());
+        let llm = worker::generation::llm(db.app_pool.clone(), provider, 4);
+        let registry = worker::generation::register(Registry::new(), db.app_pool.clone(), llm);
+        let worker = Worker::new(
+            db.app_pool.clone(),
+            registry,
+            objects,
+            WorkerConfig::default(),
+        );
         Self { db, base, worker }
     }
 

@@ -229,3 +229,6 @@ async fn emails_are_unique_across_tenants_and_stored_lower_case() {
         .expect_err("unknown role refused");
     assert!(db::is_constraint(&err, "users_role_check"));
 }
+
+mod migrations;
+mod roles;

@@ -37,7 +37,7 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let state = AppState::new(db.pool.clone(), config, store::Objects::in_memory());
+        let state = AppState::new(db.app_pool.clone(), config, store::Objects::in_memory());
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             web::serve(listener, state, async {

@@ -55,7 +55,7 @@ async fn eight_claimers_execute_two_thousand_jobs_exactly_once() {
     let mut workers = Vec::new();
     for i in 0..8 {
         let w = Worker::new(
-            db.pool.clone(),
+            db.app_pool.clone(),
             Registry::new().register(Tally(tally.clone())),
             objects.clone(),
             WorkerConfig {
@@ -119,7 +119,7 @@ async fn a_completed_job_has_its_output_in_the_store_and_a_full_audit_trail() {
     let (dir, objects) = temp_store();
     let calls = Arc::new(AtomicUsize::new(0));
     let w = Worker::new(
-        db.pool.clone(),
+        db.app_pool.clone(),
         Registry::new().register(Echo(calls.clone())),
         objects.clone(),
         WorkerConfig::default(),
@@ -185,7 +185,7 @@ async fn every_kind_of_failure_ends_failed_with_a_structured_error_and_no_output
     let t = tenant(&db).await;
     let (dir, objects) = temp_store();
     let w = Worker::new(
-        db.pool.clone(),
+        db.app_pool.clone(),
         Registry::new().register(Misbehave),
         objects,
         WorkerConfig::default(),
@@ -253,7 +253,7 @@ async fn the_database_refuses_edits_deletes_and_backward_moves() {
     }
     let (_, objects) = temp_store();
     let w = Worker::new(
-        db.pool.clone(),
+        db.app_pool.clone(),
         Registry::new().register(Echo(Arc::default())),
         objects,
         WorkerConfig::default(),
@@ -337,7 +337,7 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
 
     let (_, objects) = temp_store();
     let w = Worker::new(
-        db.pool.clone(),
+        db.app_pool.clone(),
         Registry::new().register(Misbehave),
         objects,
         WorkerConfig::default(),
@@ -409,7 +409,7 @@ async fn a_failing_audit_insert_never_blocks_a_claim_a_completion_or_a_failure()
     .expect("refusing trigger");
     let (_dir, objects) = temp_store();
     let w = Worker::new(
-        db.pool.clone(),
+        db.app_pool.clone(),
         Registry::new()
             .register(Echo(Arc::default()))
             .register(Misbehave),
@@ -435,7 +435,7 @@ async fn a_claim_writes_locked_then_started_and_a_finish_writes_its_metadata() {
     let t = tenant(&db).await;
     let (_dir, objects) = temp_store();
     let w = Worker::new(
-        db.pool.clone(),
+        db.app_pool.clone(),
         Registry::new().register(Misbehave),
         objects,
         WorkerConfig {

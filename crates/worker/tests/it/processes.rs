@@ -56,7 +56,7 @@ fn spawn_child(db: &TestDatabase, store_url: &str, sleep_ms: u64, lease_ms: u64)
             "processes::child_worker",
             "--nocapture",
         ])
-        .env("CW_CHILD_DB", &db.url)
+        .env("CW_CHILD_DB", &db.app_url)
         .env("CW_CHILD_STORE", store_url)
         .env("CW_CHILD_SLEEP_MS", sleep_ms.to_string())
         .env("CW_CHILD_LEASE_MS", lease_ms.to_string())
@@ -110,7 +110,7 @@ async fn a_worker_killed_mid_job_leaves_a_failed_job_that_is_never_rerun() {
 
     // Never re-run: another worker finds nothing to do.
     let w = Worker::new(
-        db.pool.clone(),
+        db.app_pool.clone(),
         Registry::new().register(Sleep(Duration::ZERO)),
         objects,
         WorkerConfig::default(),

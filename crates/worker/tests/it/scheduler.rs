@@ -58,7 +58,7 @@ fn scheduler(
     skew_ms: i64,
     alerts: AlertRouter,
 ) -> Scheduler {
-    let mut s = Scheduler::new(db.pool.clone(), jobs, alerts, name.into(), false);
+    let mut s = Scheduler::new(db.app_pool.clone(), jobs, alerts, name.into(), false);
     s.clock_offset = time::Duration::milliseconds(skew_ms);
     s.tick = Duration::from_millis(20);
     s
@@ -79,7 +79,7 @@ async fn three_runners_with_skewed_clocks_run_each_slot_exactly_once() {
         },
         0,
     );
-    let alerts = AlertRouter::new(db.pool.clone(), None);
+    let alerts = AlertRouter::new(db.app_pool.clone(), None);
     let runners = vec![
         scheduler(&db, vec![job.clone()], "early", 700, alerts.clone()),
         scheduler(&db, vec![job.clone()], "exact", 0, alerts.clone()),
@@ -167,7 +167,7 @@ async fn a_job_slower_than_its_period_never_overlaps_itself() {
             })
         }),
     };
-    let alerts = AlertRouter::new(db.pool.clone(), None);
+    let alerts = AlertRouter::new(db.app_pool.clone(), None);
     let runners = vec![
         scheduler(&db, vec![slow.clone()], "a", 0, alerts.clone()),
         scheduler(&db, vec![slow], "b", 30, alerts),
@@ -218,7 +218,7 @@ async fn a_failing_job_sends_one_alert_within_the_rate_limit_and_the_webhook_get
         || Err(anyhow::anyhow!("upstream said no")),
         0,
     );
-    let alerts = AlertRouter::new(db.pool.clone(), Some(hook));
+    let alerts = AlertRouter::new(db.app_pool.clone(), Some(hook));
     run_for(
         vec![scheduler(&db, vec![failing], "r", 0, alerts)],
         Duration::from_millis(1_000),
@@ -271,7 +271,7 @@ async fn dry_runs_are_recorded_without_calling_the_job_and_timeouts_are_enforced
     );
     let mut hanging = def("hanging", 60_000, 5, || Ok(json!({})), 10_000);
     hanging.timeout = Duration::from_millis(200);
-    let alerts = AlertRouter::new(db.pool.clone(), None);
+    let alerts = AlertRouter::new(db.app_pool.clone(), None);
     let s = scheduler(&db, vec![counted, hanging], "r", 0, alerts);
 
     let dry = s.run_now("counted", true).await.expect("dry run");
