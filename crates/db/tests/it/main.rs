@@ -230,5 +230,6 @@ async fn emails_are_unique_across_tenants_and_stored_lower_case() {
     assert!(db::is_constraint(&err, "users_role_check"));
 }
 
+mod course_migration;
 mod migrations;
 mod roles;
