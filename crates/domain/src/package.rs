@@ -1,4 +1,4 @@
-//! Course packages (phase 7.6): an approved syllabus and its approved lessons, quizzes and
+//! Course packages: an approved syllabus and its approved lessons, quizzes and
 //! projects, assembled into one frozen [`CoursePackage`]. Pure composition: no model, no IO.
 //! The same inputs give byte-identical canonical JSON and so the same SHA-256.
 

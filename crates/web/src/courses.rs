@@ -1,4 +1,4 @@
-//! Packaging and publishing for staff (phases 7.6, 8.2, 8.3, 15): the read APIs
+//! Packaging and publishing for staff: the read APIs
 //! `/api/courses…`, the actions (build a package, publish or roll back, archive) as JSON and
 //! as pages, and the admin courses pages with a learner's-eye preview.
 

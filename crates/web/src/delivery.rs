@@ -1,4 +1,4 @@
-//! Learner delivery (phases 9.1, 9.3, 15.5): the read-only course APIs, enrollment,
+//! Learner delivery: the read-only course APIs, enrollment,
 //! progress and quiz grading. Learners read only the active published version of a course;
 //! a course with no pointer is "not published" (404), whatever versions exist.
 //!

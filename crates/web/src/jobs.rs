@@ -1,4 +1,4 @@
-//! The jobs control plane (phases 12 and 14): list, inspect, trigger and retry jobs, as JSON
+//! The jobs control plane: list, inspect, trigger and retry jobs, as JSON
 //! and as pages. Admins only. Nothing here runs a job: the worker does.
 
 use askama::Template;

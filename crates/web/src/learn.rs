@@ -1,4 +1,4 @@
-//! The learner's player (phase 9.2): the catalogue, a course's overview, the lesson reader,
+//! The learner's player: the catalogue, a course's overview, the lesson reader,
 //! quizzes and projects. Server-rendered and usable without JavaScript; enrollment, marking
 //! a lesson complete and answering a quiz are plain forms.
 

@@ -1,4 +1,4 @@
-//! Scheduled jobs (phase 16): a registry of definitions and the runner.
+//! Scheduled jobs: a registry of definitions and the runner.
 //!
 //! Each period is a slot. A runner claims a slot by inserting `(job, slot)` into `job_runs`
 //! (`ON CONFLICT DO NOTHING`), so one replica runs each slot whatever the clocks say; it then

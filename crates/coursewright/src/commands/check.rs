@@ -1,4 +1,4 @@
-//! `check`: startup validation (phase 16.6), one line per check.
+//! `check`: startup validation, one line per check.
 
 use std::process::ExitCode;
 
