@@ -7,6 +7,7 @@ pub mod connect;
 pub mod courses;
 pub mod jobs;
 pub mod migrate;
+pub mod ops;
 pub mod packages;
 pub mod roles;
 pub mod sessions;

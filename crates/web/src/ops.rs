@@ -1,4 +1,5 @@
-//! `/admin/ops`: scheduled jobs' last runs and the alerts they raised.
+//! `/admin/ops`: the tenant's job health for its admins; scheduled jobs' last runs and the
+//! alerts they raised, which are platform-wide, for platform owners only.
 
 use askama::Template;
 use axum::Router;
@@ -36,80 +37,87 @@ struct Alert {
     delivered: String,
 }
 
+struct Failure {
+    id: uuid::Uuid,
+    kind: String,
+    code: String,
+    finished: String,
+}
+
 #[derive(Template)]
 #[template(path = "ops.html")]
 struct OpsPage {
     layout: Layout,
+    /// Scheduled runs and alerts are platform-wide: platform owners only.
+    platform: bool,
     jobs: Vec<JobRuns>,
     alerts: Vec<Alert>,
+    health: Vec<(String, i64)>,
+    failures: Vec<Failure>,
 }
-
-type AlertRow = (
-    time::OffsetDateTime,
-    String,
-    String,
-    Vec<String>,
-    Option<String>,
-);
-type RunRow = (
-    String,
-    String,
-    String,
-    String,
-    time::OffsetDateTime,
-    Option<i64>,
-    Option<String>,
-);
 
 async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
     let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
     caller.require_role(&[Role::Admin])?;
-    let rows: Vec<RunRow> = sqlx::query_as(
-        "SELECT job, slot, status, runner, started_at, duration_ms, error FROM (
-           SELECT *, row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS n FROM job_runs
-         ) r WHERE n <= 5 ORDER BY job, started_at DESC",
-    )
-    .fetch_all(&state.pool)
-    .await?;
+    let platform = caller.is_platform_owner;
     let mut jobs: Vec<JobRuns> = Vec::new();
-    for (job, slot, status, runner, started, ms, error) in rows {
-        let run = Run {
-            slot,
-            status,
-            runner,
-            started: started.to_string(),
-            duration: ms
-                .map(|m| format!("{m} ms"))
-                .unwrap_or_else(|| "running".into()),
-            error: error.unwrap_or_default(),
-        };
-        match jobs.last_mut() {
-            Some(j) if j.name == job => j.runs.push(run),
-            _ => jobs.push(JobRuns {
-                name: job,
-                runs: vec![run],
-            }),
+    let mut alerts = Vec::new();
+    if platform {
+        for r in db::ops::recent_runs(&state.pool).await? {
+            let run = Run {
+                slot: r.slot,
+                status: r.status,
+                runner: r.runner,
+                started: r.started_at.to_string(),
+                duration: r
+                    .duration_ms
+                    .map(|m| format!("{m} ms"))
+                    .unwrap_or_else(|| "running".into()),
+                error: r.error.unwrap_or_default(),
+            };
+            match jobs.last_mut() {
+                Some(j) if j.name == r.job => j.runs.push(run),
+                _ => jobs.push(JobRuns {
+                    name: r.job,
+                    runs: vec![run],
+                }),
+            }
         }
-    }
-    let alerts: Vec<AlertRow> = sqlx::query_as(
-        "SELECT created_at, job, summary, delivered_to, delivery_error FROM alerts ORDER BY created_at DESC LIMIT 50",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    render(&OpsPage {
-        layout: ctx.layout("Operations"),
-        jobs,
-        alerts: alerts
+        alerts = db::ops::recent_alerts(&state.pool)
+            .await?
             .into_iter()
-            .map(|(at, job, summary, to, err)| Alert {
-                created: at.to_string(),
-                job,
-                summary,
-                delivered: match err {
-                    Some(e) => format!("{} (webhook failed: {e})", to.join(", ")),
-                    None => to.join(", "),
+            .map(|a| Alert {
+                created: a.created_at.to_string(),
+                job: a.job,
+                summary: a.summary,
+                delivered: match a.delivery_error {
+                    Some(e) => format!("{} (webhook failed: {e})", a.delivered_to.join(", ")),
+                    None => a.delivered_to.join(", "),
                 },
             })
-            .collect(),
+            .collect();
+    }
+    let health = db::ops::job_health(&state.pool, caller.tenant_id)
+        .await?
+        .into_iter()
+        .map(|c| (c.status, c.jobs))
+        .collect();
+    let failures = db::ops::recent_failures(&state.pool, caller.tenant_id)
+        .await?
+        .into_iter()
+        .map(|f| Failure {
+            id: f.id,
+            kind: f.kind,
+            code: f.code.unwrap_or_default(),
+            finished: f.finished_at.map(|t| t.to_string()).unwrap_or_default(),
+        })
+        .collect();
+    render(&OpsPage {
+        layout: ctx.layout("Operations"),
+        platform,
+        jobs,
+        alerts,
+        health,
+        failures,
     })
 }

@@ -263,10 +263,13 @@ async fn the_job_page_shows_a_read_only_viewer_and_only_the_allowed_buttons() {
 }
 
 #[tokio::test]
-async fn the_ops_page_lists_runs_and_alerts_for_admins_only() {
+async fn the_ops_page_shows_runs_and_alerts_to_platform_owners_and_job_health_to_admins() {
     let app = TestApp::spawn().await;
     let t = app.tenant("acme").await;
-    let (admin, _) = app.signed_in(&t, "ada@acme.test", Role::Admin).await;
+    app.user_with(&t, "ada@acme.test", Role::Admin, true).await;
+    let admin = app.new_client();
+    app.login_as(&admin, "ada@acme.test").await;
+    let (tenant_admin, _) = app.signed_in(&t, "tad@acme.test", Role::Admin).await;
     let (reviewer, _) = app.signed_in(&t, "rey@acme.test", Role::Reviewer).await;
     sqlx::query("INSERT INTO job_runs (job, slot, runner, status, duration_ms) VALUES ('reap-expired-leases', 's1', 'r1', 'SUCCEEDED', 12)")
         .execute(&app.db.pool)
@@ -288,6 +291,22 @@ async fn the_ops_page_lists_runs_and_alerts_for_admins_only() {
     assert!(
         html.contains("disk &lt;full&gt;") || html.contains("disk &#60;full&#62;"),
         "alert text escaped"
+    );
+    let html = tenant_admin
+        .get(app.url("/admin/ops"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("Job health"),
+        "a tenant admin sees their job health"
+    );
+    assert!(
+        !html.contains("reap-expired-leases") && !html.contains("disk"),
+        "platform-wide runs and alerts are for platform owners only"
     );
     assert_eq!(
         reviewer

@@ -1,0 +1,97 @@
+//! What the operations page reads: scheduled runs and alerts (platform-wide), and one
+//! tenant's job health.
+
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One scheduled run.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub job: String,
+    pub slot: String,
+    pub status: String,
+    pub runner: String,
+    pub started_at: OffsetDateTime,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// The last five runs of every scheduled job, by job then newest first.
+pub async fn recent_runs(db: impl PgExecutor<'_>) -> Result<Vec<RunRow>, sqlx::Error> {
+    sqlx::query_as!(
+        RunRow,
+        r#"SELECT job AS "job!", slot AS "slot!", status AS "status!", runner AS "runner!",
+                  started_at AS "started_at!", duration_ms, error FROM (
+             SELECT *, row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS n FROM job_runs
+           ) r WHERE n <= 5 ORDER BY job, started_at DESC"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One alert a scheduled job raised.
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    pub created_at: OffsetDateTime,
+    pub job: String,
+    pub summary: String,
+    pub delivered_to: Vec<String>,
+    pub delivery_error: Option<String>,
+}
+
+pub async fn recent_alerts(db: impl PgExecutor<'_>) -> Result<Vec<AlertRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AlertRow,
+        "SELECT created_at, job, summary, delivered_to, delivery_error FROM alerts
+         ORDER BY created_at DESC LIMIT 50"
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// How many of a tenant's jobs of the last week are in each status.
+#[derive(Debug, Clone)]
+pub struct StatusCount {
+    pub status: String,
+    pub jobs: i64,
+}
+
+pub async fn job_health(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+) -> Result<Vec<StatusCount>, sqlx::Error> {
+    sqlx::query_as!(
+        StatusCount,
+        r#"SELECT status, count(*) AS "jobs!" FROM jobs
+           WHERE tenant_id = $1 AND created_at > now() - interval '7 days'
+           GROUP BY status ORDER BY status"#,
+        tenant_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A tenant's recent failed job.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub id: Uuid,
+    pub kind: String,
+    pub code: Option<String>,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+pub async fn recent_failures(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+) -> Result<Vec<Failure>, sqlx::Error> {
+    sqlx::query_as!(
+        Failure,
+        r#"SELECT id, kind, error ->> 'code' AS code, finished_at FROM jobs
+           WHERE tenant_id = $1 AND status = 'FAILED'
+           ORDER BY finished_at DESC NULLS LAST LIMIT 10"#,
+        tenant_id
+    )
+    .fetch_all(db)
+    .await
+}
