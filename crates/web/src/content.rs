@@ -142,8 +142,8 @@ async fn get_content(
     Ok(axum::Json(json!({ "artifact": a })))
 }
 
-#[derive(Deserialize, Default)]
-struct Review {
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+pub(crate) struct Review {
     note: Option<String>,
 }
 
@@ -205,8 +205,8 @@ async fn reject_content(
     review(&state, &caller, Family::Content, id, false, r.note).await
 }
 
-#[derive(Deserialize)]
-struct Edit {
+#[derive(Deserialize, schemars::JsonSchema)]
+pub(crate) struct Edit {
     body: Value,
 }
 
@@ -255,8 +255,8 @@ async fn request_content(
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "jobs": out }))))
 }
 
-#[derive(Deserialize)]
-struct RegenerateBody {
+#[derive(Deserialize, schemars::JsonSchema)]
+pub(crate) struct RegenerateBody {
     instruction: String,
 }
 

@@ -248,9 +248,9 @@ pub(crate) async fn enroll_caller(
     Ok(created)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EnrollBody {
+pub(crate) struct EnrollBody {
     course_id: Uuid,
 }
 
@@ -272,9 +272,9 @@ async fn enroll(
 
 /// Which lesson a write is about: its stable id, or its 1-based position in the active
 /// version.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ProgressBody {
+pub(crate) struct ProgressBody {
     course_id: Uuid,
     lesson_id: Option<String>,
     lesson_index: Option<usize>,
@@ -403,9 +403,9 @@ async fn progress(
         .map(axum::Json)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AttemptBody {
+pub(crate) struct AttemptBody {
     course_id: Uuid,
     lesson_id: Option<String>,
     lesson_index: Option<usize>,

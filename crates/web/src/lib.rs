@@ -16,6 +16,7 @@ pub mod hot;
 pub mod jobs;
 pub mod learn;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod platform;
@@ -140,6 +141,7 @@ pub fn app(state: AppState) -> Router {
         .merge(content::router())
         .merge(content_pages::router())
         .merge(ops::router())
+        .merge(openapi::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/json-viewer.js", get(json_viewer))
         .route_layer(middleware::from_fn(metrics::track))

@@ -28,8 +28,8 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
-struct NewTenant {
+#[derive(Deserialize, schemars::JsonSchema)]
+pub(crate) struct NewTenant {
     slug: String,
     name: String,
 }

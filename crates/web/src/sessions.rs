@@ -134,8 +134,8 @@ async fn logout_form(
     Ok(res)
 }
 
-#[derive(Deserialize)]
-struct LoginJson {
+#[derive(Deserialize, schemars::JsonSchema)]
+pub(crate) struct LoginJson {
     email: String,
     password: String,
 }
