@@ -28,12 +28,27 @@ pub enum DbError {
     PrivateCluster { dir: String, cause: String },
 }
 
-/// Where to look for a database.
-#[derive(Debug, Clone)]
+/// Where to look for a database. Its `Debug` shows the URL without its password.
+#[derive(Clone)]
 pub struct ConnectConfig {
     pub database_url: Option<String>,
     pub data_dir: PathBuf,
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for ConnectConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self.database_url.as_deref().map(|u| {
+            PgConnectOptions::from_str(u)
+                .map(|o| format!("postgres://{}", describe(&o)))
+                .unwrap_or_else(|_| "(unparseable; hidden)".to_owned())
+        });
+        f.debug_struct("ConnectConfig")
+            .field("database_url", &url)
+            .field("data_dir", &self.data_dir)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 /// A pool and, when Coursewright started its own server, the guard that stops it.
@@ -281,4 +296,32 @@ fn is_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
         })
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_connect_config_never_prints_the_password() {
+        for url in [
+            "postgres://cw:hunter2-secret@db.internal:5432/coursewright",
+            "postgres://cw@db.internal/coursewright?password=hunter2-secret",
+            "not a url hunter2-secret",
+        ] {
+            let c = ConnectConfig {
+                database_url: Some(url.into()),
+                data_dir: PathBuf::from("/tmp"),
+                max_connections: 4,
+            };
+            let printed = format!("{c:?} {c:#?}");
+            assert!(!printed.contains("hunter2"), "{printed}");
+        }
+        let c = ConnectConfig {
+            database_url: Some("postgres://cw:hunter2@db.internal:5432/coursewright".into()),
+            data_dir: PathBuf::from("/tmp"),
+            max_connections: 4,
+        };
+        assert!(format!("{c:?}").contains("cw@db.internal:5432/coursewright"));
+    }
 }
