@@ -29,6 +29,9 @@ pub enum WebError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a code of its own, for clients that act on the kind of conflict.
+    #[error("{message}")]
+    ConflictCode { code: &'static str, message: String },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -60,6 +63,7 @@ impl WebError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::ConflictCode { code, .. } => (StatusCode::CONFLICT, code),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
