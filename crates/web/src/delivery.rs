@@ -459,6 +459,12 @@ pub(crate) async fn grade(
             answers.len()
         )));
     }
+    // An attempt with nothing answered would only fetch the answer key.
+    if answers.iter().all(Option::is_none) {
+        return Err(WebError::Unprocessable(
+            "answer at least one question before submitting".into(),
+        ));
+    }
     if let Some(bad) = answers.iter().flatten().find(|a| **a > 3) {
         return Err(WebError::Unprocessable(format!(
             "answer {bad} is out of range; each question has options 0 to 3"
