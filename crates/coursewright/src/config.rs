@@ -54,7 +54,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub web: WebConfig,
     pub llm: LlmConfig,
-    pub alert_webhook_url: Option<String>,
+    /// Chat webhooks carry their token in the URL, so it is a secret too.
+    pub alert_webhook_url: Option<Secret>,
     pub job_dry_run: bool,
     pub worker: WorkerSettings,
 }
@@ -92,6 +93,22 @@ fn flag(name: &'static str) -> Result<bool, ConfigError> {
             var: name,
             message: format!("{other:?} is not a boolean (use 1 or 0)"),
         }),
+    }
+}
+
+/// How many proxies to trust: a count, or a boolean meaning none or one.
+fn proxies(name: &'static str) -> Result<usize, ConfigError> {
+    match var(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "no" | "off") => Ok(0),
+        Some("true" | "yes" | "on") => Ok(1),
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= 10)
+            .ok_or(ConfigError {
+                var: name,
+                message: format!("{n:?} is not a number of proxies from 0 to 10 (or true/false)"),
+            }),
     }
 }
 
@@ -171,12 +188,17 @@ impl Config {
                 secure_default,
             ),
         };
-        let trust_proxy = take(&mut errors, flag("COURSEWRIGHT_TRUST_PROXY"), false);
+        let trusted_proxies = take(&mut errors, proxies("COURSEWRIGHT_TRUST_PROXY"), 0);
         let session_hours = take(&mut errors, seconds("COURSEWRIGHT_SESSION_HOURS", 12), 12);
         let timeout = take(
             &mut errors,
             seconds("COURSEWRIGHT_REQUEST_TIMEOUT_SECS", 30),
             30,
+        );
+        let header_timeout = take(
+            &mut errors,
+            seconds("COURSEWRIGHT_HEADER_TIMEOUT_SECS", 10),
+            10,
         );
         let provider = var("LLM_PROVIDER")
             .unwrap_or_else(|| "offline".into())
@@ -257,9 +279,10 @@ impl Config {
             web: WebConfig {
                 public_origin,
                 secure_cookies,
-                trust_proxy,
+                trusted_proxies,
                 session_ttl: time::Duration::hours(session_hours as i64),
                 request_timeout: Duration::from_secs(timeout),
+                header_read_timeout: Duration::from_secs(header_timeout),
                 ..WebConfig::default()
             },
             llm: LlmConfig {
@@ -269,7 +292,7 @@ impl Config {
                 openai_api_key,
                 anthropic_api_key,
             },
-            alert_webhook_url,
+            alert_webhook_url: alert_webhook_url.map(Secret),
             job_dry_run,
             worker: WorkerSettings {
                 concurrency: concurrency as usize,
@@ -290,5 +313,59 @@ impl Config {
             anthropic_api_key: self.llm.anthropic_api_key.expose().to_owned(),
             timeout: llm::DEFAULT_TIMEOUT,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_config_prints_no_secret() {
+        let config = Config {
+            database: ConnectConfig {
+                database_url: Some("postgres://cw:db-pass-3141@db.internal/cw".into()),
+                migration_url: Some("postgres://owner:owner-pass-2236@db.internal/cw".into()),
+                data_dir: PathBuf::from("/var/lib/cw"),
+                max_connections: 16,
+            },
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("/var/lib/cw"),
+            object_store_url: "s3://bucket/prefix".into(),
+            log_format: LogFormat::Json,
+            web: WebConfig::default(),
+            llm: LlmConfig {
+                provider: "openai".into(),
+                model: None,
+                base_url: None,
+                openai_api_key: Secret("sk-openai-2718".into()),
+                anthropic_api_key: Secret("sk-ant-1618".into()),
+            },
+            alert_webhook_url: Some(Secret(
+                "https://hooks.example/services/T0/B0/webhook-token-1414".into(),
+            )),
+            job_dry_run: false,
+            worker: WorkerSettings {
+                concurrency: 4,
+                llm_concurrency: 4,
+                lease: Duration::from_secs(60),
+                bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            },
+        };
+        let provider = config.provider_config();
+        let printed = format!("{config:?}\n{config:#?}\n{provider:?}");
+        for secret in [
+            "db-pass-3141",
+            "owner-pass-2236",
+            "sk-openai-2718",
+            "sk-ant-1618",
+            "webhook-token-1414",
+        ] {
+            assert!(!printed.contains(secret), "{secret} printed in {printed}");
+        }
+        assert!(
+            printed.contains("/var/lib/cw") && printed.contains("(set)"),
+            "the rest still prints: {printed}"
+        );
     }
 }

@@ -392,3 +392,30 @@ fn is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_connect_config_never_prints_the_password() {
+        for url in [
+            "postgres://cw:hunter2-secret@db.internal:5432/coursewright",
+            "postgres://cw@db.internal/coursewright?password=hunter2-secret",
+            "not a url hunter2-secret",
+        ] {
+            let c = ConnectConfig {
+                database_url: Some(url.into()),
+                migration_url: Some(url.into()),
+                data_dir: PathBuf::from("/tmp"),
+                max_connections: 4,
+            };
+            let printed = format!("{c:?} {c:#?}");
+            assert!(!printed.contains("hunter2"), "{printed}");
+            assert!(
+                printed.contains("(set)") && printed.contains("/tmp"),
+                "{printed}"
+            );
+        }
+    }
+}

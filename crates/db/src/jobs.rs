@@ -67,9 +67,15 @@ pub enum JobError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// The job has been retried already (a job is retried once; retry its retry instead).
+    #[error("job {0} has been retried already")]
+    AlreadyRetried(Uuid),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
+
+/// The index that lets a job be retried once (migration 0007).
+const ONE_RETRY_PER_JOB: &str = "jobs_one_retry_per_job";
 
 /// Where a new job starts: an admin's request awaits a trigger; direct work is PENDING.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,6 +339,14 @@ pub async fn retry(
             old.status
         )));
     }
+    // The row lock above queues concurrent retries of one job, so the one after the first
+    // sees its retry here; the unique index is the guarantee behind this courtesy.
+    let retried = sqlx::query_scalar!("SELECT id FROM jobs WHERE retry_of = $1", old.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if retried.is_some() {
+        return Err(JobError::AlreadyRetried(old.id));
+    }
     let kind = domain::JobKind::parse(&old.kind).map_err(|e| JobError::Conflict(e.to_string()))?;
     let new = NewJob {
         tenant_id,
@@ -343,7 +357,13 @@ pub async fn retry(
         created_by: Some(actor),
         start: Start::Pending,
     };
-    match create_inner(tx, new, Some(old.id)).await? {
+    let created = match create_inner(tx, new, Some(old.id)).await {
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some(ONE_RETRY_PER_JOB) => {
+            return Err(JobError::AlreadyRetried(old.id));
+        }
+        other => other?,
+    };
+    match created {
         Created::New(job) => {
             audit::record(
                 tx,

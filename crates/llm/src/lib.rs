@@ -150,8 +150,8 @@ pub const DEFAULT_TEMPERATURE: f32 = 0.2;
 /// How long one call may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Which provider to build, from `LLM_PROVIDER` and friends.
-#[derive(Debug, Clone)]
+/// Which provider to build, from `LLM_PROVIDER` and friends. Its `Debug` hides the keys.
+#[derive(Clone)]
 pub struct ProviderConfig {
     pub provider: String,
     pub model: Option<String>,
@@ -159,6 +159,20 @@ pub struct ProviderConfig {
     pub openai_api_key: String,
     pub anthropic_api_key: String,
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = |k: &str| if k.is_empty() { "(unset)" } else { "(set)" };
+        f.debug_struct("ProviderConfig")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("base_url", &self.base_url)
+            .field("openai_api_key", &key(&self.openai_api_key))
+            .field("anthropic_api_key", &key(&self.anthropic_api_key))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Builds the configured provider, wrapped in bounded retries.
@@ -242,5 +256,26 @@ pub(crate) async fn http_error(res: reqwest::Response) -> LlmError {
         status,
         body,
         retry_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_provider_config_never_prints_a_key() {
+        let c = ProviderConfig {
+            provider: "openai".into(),
+            model: None,
+            base_url: None,
+            openai_api_key: "sk-live-0123456789".into(),
+            anthropic_api_key: "sk-ant-9876543210".into(),
+            timeout: DEFAULT_TIMEOUT,
+        };
+        let printed = format!("{c:?} {c:#?}");
+        assert!(!printed.contains("0123456789"), "{printed}");
+        assert!(!printed.contains("9876543210"), "{printed}");
+        assert!(printed.contains("openai_api_key: \"(set)\""), "{printed}");
     }
 }

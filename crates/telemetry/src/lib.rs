@@ -1,6 +1,7 @@
 //! One Prometheus recorder per process, with the histogram buckets our metrics need.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -23,9 +24,16 @@ const BUCKETS: &[(&str, &[f64])] = &[
     ),
 ];
 
+/// How often the recorder's upkeep runs whether or not anyone scrapes `/metrics`.
+pub const UPKEEP_PERIOD: Duration = Duration::from_secs(5);
+
 /// Installs the recorder once per process and returns its handle. When another recorder is
 /// already installed (a test embedding several apps), the handle renders an empty registry
 /// rather than failing the process.
+///
+/// Histogram samples wait in the recorder until upkeep folds them into their buckets, and
+/// only a scrape runs upkeep otherwise; so a thread runs it every [`UPKEEP_PERIOD`], and
+/// memory stays flat in a process nobody scrapes.
 pub fn install() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -41,6 +49,18 @@ pub fn install() -> PrometheusHandle {
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             let _ = metrics::set_global_recorder(recorder);
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_PERIOD);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "cannot start the metrics upkeep thread");
+            }
             handle
         })
         .clone()

@@ -156,10 +156,28 @@ where
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the server
-/// is configured to sit behind a trusted proxy.
+/// The client's address: the socket peer or, behind `trusted_proxies` proxies, the
+/// `X-Forwarded-For` entry the outermost of them appended (never one the client wrote).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
+
+/// The hop `trusted` proxies vouch for: the `trusted`th entry from the right of every
+/// `X-Forwarded-For` line taken as one list. `None` when there are fewer entries than
+/// proxies (a misconfiguration, or a request that bypassed them) or the entry is no address.
+pub fn forwarded_client(headers: &HeaderMap, trusted: usize) -> Option<IpAddr> {
+    if trusted == 0 {
+        return None;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let i = hops.len().checked_sub(trusted)?;
+    hops[i].parse().ok()
+}
 
 impl<S> FromRequestParts<S> for ClientAddr
 where
@@ -170,16 +188,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        if state.config.trust_proxy {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse().ok());
-            if forwarded.is_some() {
-                return Ok(Self(forwarded));
-            }
+        if let Some(ip) = forwarded_client(&parts.headers, state.config.trusted_proxies) {
+            return Ok(Self(Some(ip)));
         }
         Ok(Self(
             parts
@@ -237,6 +247,11 @@ pub struct LoggedIn {
 
 const BAD_CREDENTIALS: &str = "email or password is incorrect";
 
+/// The longest email address a mailbox can have (RFC 5321's path limit, less its brackets).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// Longer than any password manager makes, short enough that hashing it costs nothing extra.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
 /// Checks throttles and credentials, then opens a fresh session (ending `old_token`'s, so the
 /// session id always changes at login).
 pub async fn login(
@@ -251,17 +266,39 @@ pub async fn login(
             "email and password are both required".into(),
         ));
     }
+    // Bounded before anything (a throttle key, a query) is built from them.
+    if email.trim().len() > MAX_EMAIL_LEN {
+        return Err(WebError::Unprocessable(format!(
+            "an email address has at most {MAX_EMAIL_LEN} characters"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(WebError::Unprocessable(format!(
+            "a password has at most {MAX_PASSWORD_LEN} characters"
+        )));
+    }
     // A malformed address still counts against the throttle and gets the same answer.
     let parsed = Email::parse(email);
     let account_key = format!("account:{}", email.trim().to_lowercase());
-    let mut keys = vec![account_key.clone()];
-    if let ClientAddr(Some(ip)) = addr {
-        keys.push(format!("ip:{ip}"));
+    let ip_key = addr.0.map(|ip| format!("ip:{ip}"));
+    let mut keys = vec![db::throttle::Counted {
+        key: &account_key,
+        threshold: ACCOUNT_THRESHOLD,
+    }];
+    if let Some(k) = &ip_key {
+        keys.push(db::throttle::Counted {
+            key: k,
+            threshold: ADDRESS_THRESHOLD,
+        });
     }
-    if let Some(wait) = db::throttle::locked_for(&state.pool, &keys).await? {
-        metrics::counter!("login_throttled_total").increment(1);
-        return Err(WebError::TooManyRequests { retry_after: wait });
-    }
+    // Counted before the password is checked, so racing attempts cannot outrun the lock.
+    let lock = match db::throttle::admit(&state.pool, &keys).await? {
+        db::throttle::Admission::Locked(wait) => {
+            metrics::counter!("login_throttled_total").increment(1);
+            return Err(WebError::TooManyRequests { retry_after: wait });
+        }
+        db::throttle::Admission::Admitted { lock } => lock,
+    };
 
     let creds = match &parsed {
         Ok(e) => db::users::credentials(&state.pool, e).await?,
@@ -275,13 +312,6 @@ pub async fn login(
     // The account, if the email names one; kept for the failure's audit row.
     let known = creds.as_ref().map(|c| (c.user.id, c.user.tenant_id));
     let Some(creds) = creds.filter(|_| ok) else {
-        let mut lock =
-            db::throttle::record_failure(&state.pool, &account_key, ACCOUNT_THRESHOLD).await?;
-        if let Some(ip_key) = keys.get(1) {
-            let ip_lock =
-                db::throttle::record_failure(&state.pool, ip_key, ADDRESS_THRESHOLD).await?;
-            lock = lock.max(ip_lock);
-        }
         metrics::counter!("login_failures_total").increment(1);
         if let Some((user_id, tenant_id)) = known {
             let event = AuditEvent::new(AuditAction::LoginFailed, "user", user_id)
@@ -299,6 +329,9 @@ pub async fn login(
     };
 
     db::throttle::clear(&state.pool, &account_key).await?;
+    if let Some(k) = &ip_key {
+        db::throttle::forgive(&state.pool, k).await?;
+    }
     let mut tx = state.pool.begin().await?;
     if let Some(old) = old_token {
         db::sessions::delete(&mut *tx, old).await?;
@@ -372,4 +405,35 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
 /// A retry hint for a throttled page, in whole seconds.
 pub fn whole_seconds(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(lines: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for l in lines {
+            h.append("x-forwarded-for", HeaderValue::from_str(l).expect("value"));
+        }
+        h
+    }
+
+    #[test]
+    fn the_forwarded_client_is_the_hop_the_outermost_trusted_proxy_appended() {
+        let spoofed = xff(&["6.6.6.6, 203.0.113.7"]);
+        assert_eq!(forwarded_client(&spoofed, 0), None);
+        assert_eq!(
+            forwarded_client(&spoofed, 1),
+            Some("203.0.113.7".parse().expect("ip"))
+        );
+        let two = xff(&["6.6.6.6", "203.0.113.7, 10.0.0.2"]);
+        assert_eq!(
+            forwarded_client(&two, 2),
+            Some("203.0.113.7".parse().expect("ip"))
+        );
+        assert_eq!(forwarded_client(&xff(&["203.0.113.7"]), 2), None);
+        assert_eq!(forwarded_client(&xff(&["not-an-ip"]), 1), None);
+        assert_eq!(forwarded_client(&HeaderMap::new(), 1), None);
+    }
 }

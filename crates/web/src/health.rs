@@ -11,6 +11,8 @@ use db::migrate::SchemaState;
 use serde_json::json;
 
 use crate::AppState;
+use crate::auth::Caller;
+use crate::error::WebError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,8 +26,14 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
 
-/// Ready to serve: the database answers and its schema is this binary's.
-async fn readyz(State(state): State<AppState>) -> Response {
+/// Ready to serve: the database answers and its schema is this binary's. Anyone may ask; only
+/// a signed-in platform owner is told why not (the schema and the database's errors are
+/// nobody else's business).
+async fn readyz(
+    State(state): State<AppState>,
+    // A session that cannot be looked up (the database is down) is nobody: never a 500 here.
+    caller: Result<Caller, WebError>,
+) -> Response {
     let check = tokio::time::timeout(Duration::from_secs(2), db::migrate::state(&state.pool)).await;
     let (ready, detail) = match check {
         Err(_) => (false, "the database did not answer within 2 s".to_owned()),
@@ -48,7 +56,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({ "status": if ready { "ready" } else { "not_ready" }, "detail": detail });
+    let verdict = if ready { "ready" } else { "not_ready" };
+    let body = if caller.is_ok_and(|c| c.is_platform_owner) {
+        json!({ "status": verdict, "detail": detail })
+    } else {
+        json!({ "status": verdict })
+    };
     (status, axum::Json(body)).into_response()
 }
 

@@ -39,6 +39,10 @@ impl From<JobError> for WebError {
         match e {
             JobError::NotFound => WebError::not_found("job"),
             JobError::Conflict(m) => WebError::Conflict(m),
+            e @ JobError::AlreadyRetried(_) => WebError::ConflictCode {
+                code: "already_retried",
+                message: format!("{e}; a job is retried once (retry its retry instead)"),
+            },
             JobError::Db(e) => WebError::Database(e),
         }
     }
@@ -348,6 +352,7 @@ async fn retry_form(
             ))
         }
         Err(JobError::Conflict(m)) => Ok(back_with(id, &format!("Not retried: {m}."))),
+        Err(e @ JobError::AlreadyRetried(_)) => Ok(back_with(id, &format!("Not retried: {e}."))),
         Err(e) => Err(e.into()),
     }
 }

@@ -47,14 +47,20 @@ pub use error::WebError;
 #[derive(Debug, Clone)]
 pub struct WebConfig {
     /// `https://host[:port]` the site is reached at; when set, the origin check compares
-    /// against it, otherwise against the request's `Host`.
+    /// against it. Unset, this site is the address a connection reached (and, on loopback,
+    /// `localhost` and `127.0.0.1` at that port), never what a `Host` header claims.
     pub public_origin: Option<String>,
     /// Mark cookies `Secure` (and name the session cookie `__Host-…`).
     pub secure_cookies: bool,
-    /// Trust the first `X-Forwarded-For` hop as the client address (behind a proxy only).
-    pub trust_proxy: bool,
+    /// How many reverse proxies stand in front of this server (0: none). With `n`, the client
+    /// is the `n`th `X-Forwarded-For` entry from the right, the one the outermost proxy
+    /// appended; everything left of it is whatever the client chose to send.
+    pub trusted_proxies: usize,
     pub session_ttl: time::Duration,
     pub request_timeout: Duration,
+    /// How long a connection may take to send a request's headers before it is closed, so
+    /// that clients which never finish them cannot hold connections open.
+    pub header_read_timeout: Duration,
     pub max_body_bytes: usize,
 }
 
@@ -63,9 +69,10 @@ impl Default for WebConfig {
         Self {
             public_origin: None,
             secure_cookies: false,
-            trust_proxy: false,
+            trusted_proxies: 0,
             session_ttl: time::Duration::hours(12),
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
             max_body_bytes: 2 * 1024 * 1024,
         }
     }
@@ -157,6 +164,7 @@ pub fn app(state: AppState) -> Router {
             state.config.request_timeout,
         ))
         .layer(middleware::from_fn(pages::consume_flash))
+        .layer(middleware::from_fn(extract::refuse_nul_in_uri))
         .layer(middleware::from_fn(error::shape_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -186,18 +194,68 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The local address a connection reached, as an extension of each of its requests.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalAddr(pub SocketAddr);
+
 /// Serves `app` on `listener` until `shutdown` resolves; in-flight requests finish first.
+///
+/// HTTP/1.1 over hyper directly rather than `axum::serve`, for the header read timeout: a
+/// client that never finishes its headers is cut off after `header_read_timeout`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
     let (hot, pool) = (state.hot.clone(), state.pool.clone());
     let listening = tokio::spawn(async move { hot.listen(pool).await });
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_read_timeout);
+    let router = app(state);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(local) = stream.local_addr() else {
+            continue;
+        };
+        let local = SocketAddr::new(local.ip().to_canonical(), local.port());
+        let service = router.clone().map_request(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req.extensions_mut().insert(LocalAddr(local));
+                req
+            },
+        );
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     listening.abort();
-    served
+    Ok(())
 }

@@ -241,13 +241,22 @@ pub fn url_decode(s: &str) -> String {
 }
 
 /// A path to return to after signing in, if it is one of ours (never another site).
+///
+/// Only a path on this origin passes: printable ASCII, one leading `/` and no `//`, `\\`,
+/// control character or whitespace, before or after percent-decoding (browsers drop tabs
+/// and newlines from a `Location`, so `/\t/evil.example` would leave the site).
 pub fn safe_next(next: Option<&str>) -> Option<String> {
-    let n = next?.trim();
-    (n.starts_with('/')
-        && !n.starts_with("//")
-        && !n.starts_with("/\\")
-        && !n.contains(['\r', '\n']))
-    .then(|| n.to_owned())
+    // Not trimmed: trimming would turn `/\u{b}` into `/` rather than refuse it.
+    let n = next?;
+    // `+` is a plus in a path; only forms mean a space by it.
+    let decoded = url_decode(&n.replace('+', "%2B"));
+    let local = |p: &str| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.contains('\\')
+            && !p.chars().any(|c| c.is_control() || c.is_whitespace())
+    };
+    (n.bytes().all(|b| b.is_ascii_graphic()) && local(n) && local(&decoded)).then(|| n.to_owned())
 }
 
 #[cfg(test)]
@@ -268,7 +277,25 @@ mod tests {
             safe_next(Some("/admin/audit?x=1")),
             Some("/admin/audit?x=1".into())
         );
-        for bad in ["https://evil.example", "//evil.example", "/\\evil", "admin"] {
+        assert_eq!(safe_next(Some("/learn?q=a+b")), Some("/learn?q=a+b".into()));
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "admin",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/a%0Bb",
+            "/a%00",
+            "/a%7F",
+            "/a\u{b}b",
+            "/caf\u{e9}",
+            "/a b",
+            "/\u{b}",
+            " /admin",
+        ] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }
     }

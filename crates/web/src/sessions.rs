@@ -103,7 +103,12 @@ async fn login_form(
             let mut res = render(&LoginPage {
                 layout: ctx.layout("Sign in"),
                 error: Some(message),
-                email: f.email,
+                // An over-long address is not worth echoing back.
+                email: if f.email.len() > auth::MAX_EMAIL_LEN {
+                    String::new()
+                } else {
+                    f.email
+                },
                 next: safe_next(f.next.as_deref()).unwrap_or_default(),
             })?;
             *res.status_mut() = status;

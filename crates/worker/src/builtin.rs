@@ -114,6 +114,24 @@ pub fn queue_metrics() -> JobDefinition {
     }
 }
 
+/// Appends finished audit rows to the hash chain, so a deployment of workers alone (no
+/// `serve`) still seals; `serve` seals too, and the chain's own lock keeps sealers in line.
+pub fn seal_audit() -> JobDefinition {
+    JobDefinition {
+        name: "seal-audit",
+        description: "Append finished audit rows to the hash chain that `audit verify` checks",
+        schedule: Schedule::Every(Duration::from_secs(10)),
+        lock_key: lock_keys::SEAL_AUDIT,
+        timeout: Duration::from_secs(300),
+        run: Arc::new(|ctx: RunContext| {
+            Box::pin(async move {
+                let sealed = db::audit::seal(&ctx.pool).await?;
+                Ok(json!({ "sealed": sealed }))
+            })
+        }),
+    }
+}
+
 /// Every built-in scheduled job.
 pub fn all() -> Vec<JobDefinition> {
     vec![
@@ -121,5 +139,6 @@ pub fn all() -> Vec<JobDefinition> {
         prune_job_runs(),
         prune_sessions(),
         queue_metrics(),
+        seal_audit(),
     ]
 }

@@ -27,7 +27,13 @@ fn runner_name() -> String {
 }
 
 pub fn scheduler(config: &Config, pool: db::PgPool) -> Scheduler {
-    let alerts = AlertRouter::new(pool.clone(), config.alert_webhook_url.clone());
+    let alerts = AlertRouter::new(
+        pool.clone(),
+        config
+            .alert_webhook_url
+            .as_ref()
+            .map(|u| u.expose().to_owned()),
+    );
     Scheduler::new(
         pool,
         worker::builtin::all(),

@@ -168,46 +168,84 @@ async fn concurrent_writers_produce_one_valid_chain() {
 
 #[tokio::test]
 async fn login_throttle_locks_after_the_threshold_and_doubles() {
+    use db::throttle::{Admission, Counted, admit};
     let db = TestDatabase::new().await;
     let key = "account:ada@acme.test";
+    let keys = [
+        Counted { key, threshold: 3 },
+        Counted {
+            key: "ip:10.0.0.1",
+            threshold: 20,
+        },
+    ];
     for _ in 0..2 {
         assert_eq!(
-            db::throttle::record_failure(&db.pool, key, 3)
-                .await
-                .expect("fail"),
-            None
+            admit(&db.pool, &keys).await.expect("admit"),
+            Admission::Admitted { lock: None }
         );
     }
-    let first = db::throttle::record_failure(&db.pool, key, 3)
-        .await
-        .expect("fail")
-        .expect("locked");
-    let second = db::throttle::record_failure(&db.pool, key, 3)
-        .await
-        .expect("fail")
-        .expect("locked");
+    let Admission::Admitted { lock: Some(first) } = admit(&db.pool, &keys).await.expect("admit")
+    else {
+        panic!("the third attempt is admitted and sets the lock");
+    };
     assert!(
         first.as_secs_f64() > 25.0 && first.as_secs_f64() <= 30.0,
         "{first:?}"
     );
+    let Admission::Locked(wait) = admit(&db.pool, &keys).await.expect("admit") else {
+        panic!("a locked key admits nothing");
+    };
+    assert!(wait.as_secs_f64() <= 30.0, "{wait:?}");
+    let ip_failures: i32 =
+        sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = 'ip:10.0.0.1'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("ip row");
+    assert_eq!(ip_failures, 3, "a refused attempt counts against no key");
+
+    // Once the lock has passed, the next failure locks for twice as long.
+    sqlx::query("UPDATE login_throttle SET locked_until = now() - interval '1 second'")
+        .execute(&db.pool)
+        .await
+        .expect("expire lock");
+    let Admission::Admitted { lock: Some(second) } = admit(&db.pool, &keys).await.expect("admit")
+    else {
+        panic!("the attempt after the lock is admitted and locks again");
+    };
     assert!(
         second.as_secs_f64() > 55.0 && second.as_secs_f64() <= 60.0,
         "{second:?}"
     );
-    let keys = vec![key.to_owned(), "ip:10.0.0.1".to_owned()];
-    assert!(
-        db::throttle::locked_for(&db.pool, &keys)
-            .await
-            .expect("check")
-            .is_some()
-    );
     db::throttle::clear(&db.pool, key).await.expect("clear");
     assert_eq!(
-        db::throttle::locked_for(&db.pool, &keys)
-            .await
-            .expect("check"),
-        None
+        admit(&db.pool, &keys).await.expect("admit"),
+        Admission::Admitted { lock: None }
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_attempts_are_admitted_no_more_often_than_the_threshold() {
+    use db::throttle::{Admission, Counted, admit};
+    let db = TestDatabase::new().await;
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let pool = db.pool.clone();
+            tokio::spawn(async move {
+                let keys = [Counted {
+                    key: "account:ada@acme.test",
+                    threshold: 5,
+                }];
+                admit(&pool, &keys).await.expect("admit")
+            })
+        })
+        .collect();
+    let mut admitted = 0;
+    for t in tasks {
+        if matches!(t.await.expect("task"), Admission::Admitted { .. }) {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 5);
 }
 
 #[tokio::test]

@@ -268,3 +268,233 @@ async fn cookies_are_secure_when_configured_for_https() {
         "{cookie}"
     );
 }
+
+/// The form body of a sign-in as ada with the right password and a raw (already encoded)
+/// `next`.
+fn ada_form(next: &str) -> String {
+    format!(
+        "email=ada%40acme.test&password={}&next={next}",
+        PASSWORD.replace(' ', "+")
+    )
+}
+
+#[tokio::test]
+async fn a_next_with_a_control_character_or_a_tab_falls_back_to_the_landing_page() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    app.user(&t, "ada@acme.test", Role::Admin).await;
+
+    for next in [
+        "%2F%0B",
+        "%2F%0C",
+        "%2F%00",
+        "%2F%01",
+        "%2F%7F",
+        "/%09/evil.example",
+        "%2F%09%2Fevil.example",
+        "/%2509/evil.example",
+        "/%5Cevil.example",
+        "%2F%2Fevil.example",
+    ] {
+        let client = app.new_client();
+        let res = app
+            .csrf_post(&client, "/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(ada_form(next))
+            .send()
+            .await
+            .expect("post");
+        let status = res.status().as_u16();
+        if next.contains("%00") {
+            // A NUL is refused at the edge, before any sign-in.
+            assert_eq!(status, 400, "{next}");
+            continue;
+        }
+        assert_eq!(status, 303, "{next}");
+        assert_eq!(res.headers()["location"], "/admin", "{next}");
+        assert!(set_cookie(&res, "cw_session").is_some(), "{next}");
+        let me = client
+            .get(app.url("/api/auth/me"))
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(me.status(), 200, "the session works after next={next}");
+
+        let page = client
+            .get(app.url(&format!("/login?next={next}")))
+            .send()
+            .await
+            .expect("page");
+        assert!(page.status().as_u16() < 500, "login page with next={next}");
+    }
+    // The login page of an anonymous visitor keeps no such next in its form either.
+    let page = app
+        .new_client()
+        .get(app.url("/login?next=/%09/evil.example"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(!page.text().await.expect("html").contains("evil.example"));
+}
+
+#[tokio::test]
+async fn a_nul_in_login_json_or_form_is_refused_with_the_error_shape() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    app.user(&t, "ada@acme.test", Role::Admin).await;
+
+    for body in [
+        r#"{"email":"ada@acme.test\u0000","password":"x"}"#,
+        r#"{"email":"ada@acme.test","password":"x\u0000y"}"#,
+    ] {
+        let res = app
+            .csrf_post(&app.client, "/api/auth/login")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        let (status, code, message) = error_of(res).await;
+        assert_eq!((status, code.as_str()), (400, "bad_request"), "{body}");
+        assert!(message.contains("NUL"), "{message}");
+    }
+    let raw = app
+        .csrf_post(&app.client, "/api/auth/login")
+        .header("content-type", "application/json")
+        .body(b"{\"email\":\"a\0b\",\"password\":\"x\"}".to_vec())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(error_of(raw).await.0, 400);
+
+    let form = app
+        .csrf_post(&app.client, "/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=ada%00%40acme.test&password=x")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(form.status(), 400);
+    assert!(
+        form.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/html"),
+        "a page route answers with an error page"
+    );
+    assert_eq!(app.count("login_throttle").await, 0, "nothing was counted");
+}
+
+#[tokio::test]
+async fn an_overlong_email_or_password_is_refused_without_touching_the_throttle() {
+    let app = TestApp::spawn().await;
+    let long_email = format!("{}@acme.test", "a".repeat(1024 * 1024));
+    let res = app.login_with(&app.client, &long_email, "x").await;
+    let (status, code, message) = error_of(res).await;
+    assert_eq!((status, code.as_str()), (422, "validation_failed"));
+    assert!(message.contains("254"), "{message}");
+
+    let res = app
+        .login_with(&app.client, "ada@acme.test", &"p".repeat(2000))
+        .await;
+    assert_eq!(error_of(res).await.0, 422);
+
+    let form = app
+        .csrf_post(&app.client, "/login")
+        .form(&[("email", long_email.as_str()), ("password", "x")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(form.status(), 422);
+    assert!(
+        form.text().await.expect("html").len() < 100_000,
+        "the address is not echoed"
+    );
+    assert_eq!(app.count("login_throttle").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_racing_wrong_passwords_check_no_more_than_the_threshold() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    app.user(&t, "ada@acme.test", Role::Admin).await;
+
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        racing.spawn(
+            app.csrf_post(&app.new_client(), "/api/auth/login")
+                .json(&serde_json::json!({ "email": "ada@acme.test", "password": format!("guess {i}") }))
+                .send(),
+        );
+    }
+    let mut statuses = Vec::new();
+    while let Some(res) = racing.join_next().await {
+        statuses.push(res.expect("task").expect("post").status().as_u16());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        refused >= 30 - web::auth::ACCOUNT_THRESHOLD as usize,
+        "{statuses:?}"
+    );
+    let checked = app
+        .audit_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "LOGIN_FAILED")
+        .count();
+    assert_eq!(
+        checked,
+        web::auth::ACCOUNT_THRESHOLD as usize,
+        "only the admitted attempts had their password checked"
+    );
+
+    let right = app.login_as(&app.new_client(), "ada@acme.test").await;
+    assert_eq!(
+        right.status(),
+        429,
+        "the account is locked, right password or not"
+    );
+    assert_eq!(app.count("sessions").await, 0);
+}
+
+#[tokio::test]
+async fn behind_one_trusted_proxy_the_address_is_the_hop_the_proxy_appended() {
+    let app = TestApp::spawn_with(web::WebConfig {
+        trusted_proxies: 1,
+        ..Default::default()
+    })
+    .await;
+    let res = app
+        .csrf_post(&app.client, "/api/auth/login")
+        .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+        .json(&serde_json::json!({ "email": "ghost@acme.test", "password": "x" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 401);
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM login_throttle ORDER BY key")
+        .fetch_all(&app.db.pool)
+        .await
+        .expect("keys");
+    assert_eq!(keys, ["account:ghost@acme.test", "ip:203.0.113.7"]);
+
+    // Without a trusted proxy, the header is the client's word and is ignored.
+    let direct = TestApp::spawn().await;
+    direct
+        .csrf_post(&direct.client, "/api/auth/login")
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&serde_json::json!({ "email": "ghost@acme.test", "password": "x" }))
+        .send()
+        .await
+        .expect("post");
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM login_throttle ORDER BY key")
+        .fetch_all(&direct.db.pool)
+        .await
+        .expect("keys");
+    assert_eq!(keys, ["account:ghost@acme.test", "ip:127.0.0.1"]);
+}

@@ -109,13 +109,10 @@ async fn readyz_is_503_while_the_database_is_unreachable() {
         .expect("get");
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.expect("json");
-    assert_eq!(body["status"], "not_ready");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or("")
-            .contains("unreachable"),
-        "{body}"
+    assert_eq!(
+        body,
+        json!({ "status": "not_ready" }),
+        "an anonymous caller learns nothing about the database"
     );
     // The process itself is alive.
     assert_eq!(
@@ -124,6 +121,53 @@ async fn readyz_is_503_while_the_database_is_unreachable() {
             .expect("get")
             .status(),
         200
+    );
+}
+
+#[tokio::test]
+async fn readyz_tells_only_a_signed_in_platform_owner_why() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    app.user_with(&t, "root@acme.test", Role::Admin, true).await;
+    let (admin, _) = app.signed_in(&t, "ada@acme.test", Role::Admin).await;
+
+    let anonymous: serde_json::Value = app
+        .new_client()
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(anonymous, json!({ "status": "ready" }));
+    let tenant_admin: serde_json::Value = admin
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(tenant_admin, json!({ "status": "ready" }));
+
+    let owner = app.new_client();
+    assert_eq!(app.login_as(&owner, "root@acme.test").await.status(), 200);
+    let detailed: serde_json::Value = owner
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(detailed["status"], "ready");
+    assert!(
+        detailed["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("migrations current"),
+        "{detailed}"
     );
 }
 
@@ -156,7 +200,11 @@ async fn readyz_is_503_while_migrations_are_pending_and_200_once_applied() {
         .await
         .expect("get");
     assert_eq!(res.status(), 503);
-    assert!(res.text().await.expect("body").contains("pending"));
+    let body = res.text().await.expect("body");
+    assert_eq!(
+        body, r#"{"status":"not_ready"}"#,
+        "no migration names or counts for an anonymous caller"
+    );
     db::migrate::run(&pool).await.expect("migrate");
     assert_eq!(
         reqwest::get(format!("http://{addr}/readyz"))
@@ -280,4 +328,103 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         .await
         .expect("count");
     assert_eq!(sessions, 1, "the login finished its work");
+}
+
+#[tokio::test]
+async fn without_a_public_url_the_origin_is_the_address_reached_never_the_host_header() {
+    let app = TestApp::spawn().await;
+    let login = |origin: String, host: Option<&'static str>| {
+        let mut req = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .header("Origin", origin)
+            .json(&json!({ "email": "ghost@acme.test", "password": "x" }));
+        if let Some(h) = host {
+            req = req.header("Host", h);
+        }
+        req.send()
+    };
+    let port = app.addr.port();
+    // A page of evil.example that makes the browser send `Host: evil.example` (DNS
+    // rebinding) names its own origin, and is refused.
+    let forged = login("http://evil.example".into(), Some("evil.example"))
+        .await
+        .expect("post");
+    let (status, code, _) = error_of(forged).await;
+    assert_eq!((status, code.as_str()), (403, "forbidden"));
+    let forged = login(format!("http://evil.example:{port}"), Some("evil.example"))
+        .await
+        .expect("post");
+    assert_eq!(forged.status(), 403);
+    // This loopback server answers to its address and to localhost at its port.
+    for origin in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+    ] {
+        let res = login(origin.clone(), None).await.expect("post");
+        assert_eq!(res.status(), 401, "{origin} is this site");
+    }
+    let other_port = login(format!("http://localhost:{}", port + 1), None)
+        .await
+        .expect("post");
+    assert_eq!(other_port.status(), 403);
+}
+
+#[tokio::test]
+async fn with_a_public_url_only_that_origin_may_post() {
+    let app = TestApp::spawn_with(web::WebConfig {
+        public_origin: Some("https://learn.example".into()),
+        ..Default::default()
+    })
+    .await;
+    let post = |origin: String| {
+        app.client
+            .post(app.url("/api/auth/login"))
+            .header("Origin", origin)
+            .json(&json!({ "email": "ghost@acme.test", "password": "x" }))
+            .send()
+    };
+    assert_eq!(
+        post("https://learn.example".into())
+            .await
+            .expect("post")
+            .status(),
+        401
+    );
+    assert_eq!(post(app.base.clone()).await.expect("post").status(), 403);
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(web::WebConfig {
+        header_read_timeout: std::time::Duration::from_millis(500),
+        ..Default::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /healthz HT").await.expect("write");
+    let mut buf = [0u8; 1024];
+    // The server closes the connection; the deadline only bounds a failing test.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection was still open after 10 s");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(400),
+        "closed before the timeout: {:?}",
+        started.elapsed()
+    );
+    // A client that finishes in time is served as usual.
+    let res = reqwest::get(app.url("/healthz")).await.expect("get");
+    assert_eq!(res.status(), 200);
 }

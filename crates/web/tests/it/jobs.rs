@@ -318,3 +318,129 @@ async fn the_ops_page_shows_runs_and_alerts_to_platform_owners_and_job_health_to
         403
     );
 }
+
+/// A job of `tenant` that ran and FAILED.
+async fn failed_job(app: &TestApp, tenant: uuid::Uuid, target: &str) -> uuid::Uuid {
+    let mut tx = app.db.pool.begin().await.expect("begin");
+    let created = db::jobs::create(
+        &mut tx,
+        NewJob {
+            tenant_id: tenant,
+            kind: &JobKind::parse("REGENERATE_LESSON").expect("kind"),
+            target_type: "lesson",
+            target_id: target,
+            instruction: json!({ "target": target }),
+            created_by: None,
+            start: Start::Pending,
+        },
+    )
+    .await
+    .expect("create");
+    tx.commit().await.expect("commit");
+    let Created::New(job) = created else {
+        panic!("existing")
+    };
+    let claimed = db::jobs::claim(&app.db.pool, "test", std::time::Duration::from_secs(60))
+        .await
+        .expect("claim")
+        .expect("a pending job");
+    assert_eq!(claimed.id, job.id);
+    let token = claimed.claim_token.expect("token");
+    assert!(
+        db::jobs::fail(&app.db.pool, job.id, token, &json!({ "code": "boom" }))
+            .await
+            .expect("fail")
+    );
+    job.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_retries_of_one_failed_job_make_exactly_one_retry() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, _) = app.signed_in(&t, "ada@acme.test", Role::Admin).await;
+    let failed = failed_job(&app, t.id, "l1").await;
+    let url = format!("/api/admin/regeneration-jobs/{failed}/retry");
+
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        sends.spawn(app.csrf_post(&admin, &url).send());
+    }
+    let mut created = 0;
+    let mut conflicts = Vec::new();
+    while let Some(res) = sends.join_next().await {
+        let res = res.expect("task").expect("post");
+        match res.status().as_u16() {
+            201 => created += 1,
+            409 => conflicts.push(error_of(res).await.1),
+            other => panic!(
+                "unexpected {other}: {}",
+                res.text().await.unwrap_or_default()
+            ),
+        }
+    }
+    assert_eq!(created, 1, "exactly one retry is created");
+    assert_eq!(conflicts.len(), 19);
+    assert!(
+        conflicts.iter().all(|c| c == "already_retried"),
+        "{conflicts:?}"
+    );
+    let retries: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE retry_of = $1")
+        .bind(failed)
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("count");
+    assert_eq!(retries, 1);
+}
+
+#[tokio::test]
+async fn a_failed_job_whose_retry_failed_too_is_not_retried_again_but_its_retry_is() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, _) = app.signed_in(&t, "ada@acme.test", Role::Admin).await;
+    let failed = failed_job(&app, t.id, "l1").await;
+    let res = app
+        .csrf_post(
+            &admin,
+            &format!("/api/admin/regeneration-jobs/{failed}/retry"),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 201);
+    // The retry runs and fails as well: it is no longer live, so only the index refuses.
+    let claimed = db::jobs::claim(&app.db.pool, "test", std::time::Duration::from_secs(60))
+        .await
+        .expect("claim")
+        .expect("the retry");
+    assert_eq!(claimed.retry_of, Some(failed));
+    db::jobs::fail(
+        &app.db.pool,
+        claimed.id,
+        claimed.claim_token.expect("token"),
+        &json!({ "code": "boom" }),
+    )
+    .await
+    .expect("fail");
+
+    let again = error_of(
+        app.csrf_post(
+            &admin,
+            &format!("/api/admin/regeneration-jobs/{failed}/retry"),
+        )
+        .send()
+        .await
+        .expect("post"),
+    )
+    .await;
+    assert_eq!((again.0, again.1.as_str()), (409, "already_retried"));
+    let next = app
+        .csrf_post(
+            &admin,
+            &format!("/api/admin/regeneration-jobs/{}/retry", claimed.id),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(next.status(), 201, "the retry itself can be retried");
+}

@@ -1005,3 +1005,92 @@ async fn learner_id(c: &Course) -> Uuid {
         .await
         .expect("learner")
 }
+
+#[tokio::test]
+async fn a_quiz_attempt_with_every_answer_null_is_refused_and_reveals_nothing() {
+    let c = course().await;
+    c.build().await;
+    assert_eq!(c.publish(1).await.status(), 200);
+    let course = c.course;
+    let res = c
+        .post(
+            &c.learner,
+            "/api/learn/enroll",
+            json!({ "courseId": course }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let lesson: Value = c
+        .get(
+            &c.learner,
+            &format!("/api/learn/courses/{course}/lessons/1"),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let questions = lesson["quiz"]["questions"].as_array().map_or(0, Vec::len);
+    assert!(questions > 0, "lesson 1 has a quiz: {lesson}");
+
+    let res = c
+        .post(
+            &c.learner,
+            "/api/learn/quiz-attempts",
+            json!({ "courseId": course, "lessonIndex": 1, "answers": vec![Value::Null; questions] }),
+        )
+        .await;
+    let status = res.status().as_u16();
+    let body = res.text().await.expect("body");
+    assert_eq!(status, 422, "{body}");
+    assert!(!body.contains("correctIndex"), "no answer key: {body}");
+    assert!(body.contains("validation_failed"), "{body}");
+    assert_eq!(c.app.count("quiz_attempts").await, 0, "nothing is stored");
+}
+
+#[tokio::test]
+async fn a_nul_anywhere_in_api_input_is_refused_before_the_database() {
+    let c = course().await;
+    let before = c.app.count("audit_log").await;
+    let course = c.course;
+    // JSON at depth, a query filter and a path segment, on admin and learner routes.
+    let brief = json!({
+        "title": "SQL\u{0}", "audience": "analysts", "level": "beginner",
+        "timeBudgetHours": 4, "teachingStyle": "hands-on",
+        "constraints": ["ok", "bad\u{0}"], "learningOutcomes": ["joins"],
+    });
+    let res = c.post(&c.admin, "/api/admin/briefs", brief).await;
+    let (status, code, _) = error_of(res).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"));
+    let res = c
+        .post(
+            &c.learner,
+            "/api/learn/enroll",
+            json!({ "courseId": course, "note": { "deep": ["\u{0}"] } }),
+        )
+        .await;
+    assert_eq!(error_of(res).await.0, 400);
+    for path in [
+        "/api/admin/audit?action=%00".to_owned(),
+        "/api/admin/regeneration-jobs?kind=A%00".to_owned(),
+        "/api/admin/syllabi/%00".to_owned(),
+        format!("/api/courses/{course}/1%00"),
+    ] {
+        let res = c.get(&c.admin, &path).await;
+        let (status, code, _) = error_of(res).await;
+        assert_eq!((status, code.as_str()), (400, "bad_request"), "{path}");
+    }
+    let page = c.get(&c.admin, "/admin/audit?action=%00").await;
+    assert_eq!(page.status(), 400);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/html")
+    );
+    assert_eq!(c.app.count("enrollments").await, 0);
+    assert_eq!(
+        c.app.count("audit_log").await,
+        before,
+        "nothing was written"
+    );
+}

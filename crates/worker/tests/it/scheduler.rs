@@ -303,3 +303,56 @@ async fn dry_runs_are_recorded_without_calling_the_job_and_timeouts_are_enforced
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_alone_seals_the_audit_chain() {
+    let db = TestDatabase::new().await;
+    let event =
+        db::audit::AuditEvent::new(domain::AuditAction::Logout, "user", uuid::Uuid::new_v4());
+    assert!(db::audit::record_alone(&db.pool, event).await);
+    let chained = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_chain")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count")
+    };
+    assert_eq!(
+        chained().await,
+        0,
+        "nothing seals the row but the scheduler"
+    );
+
+    // The worker's scheduler with the registry `coursewright worker` runs, and no web server.
+    let mut s = Scheduler::new(
+        db.pool.clone(),
+        worker::builtin::all(),
+        AlertRouter::new(db.pool.clone(), None),
+        "solo".into(),
+        false,
+    );
+    s.tick = Duration::from_millis(20);
+    let (tx, mut rx) = watch::channel(false);
+    let running = tokio::spawn(async move {
+        s.run(async move {
+            let _ = rx.wait_for(|v| *v).await;
+        })
+        .await
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while chained().await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker's scheduler did not seal the audit row within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = tx.send(true);
+    running.await.expect("scheduler");
+    assert!(
+        matches!(
+            db::audit::verify(&db.pool).await.expect("verify"),
+            db::audit::Verification::Intact { rows: 1.. }
+        ),
+        "the sealed chain verifies"
+    );
+}
