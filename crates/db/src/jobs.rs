@@ -480,6 +480,45 @@ pub async fn fail(
     Ok(guarded(r, "REGEN_JOB_FAILED"))
 }
 
+/// Where a claimed job stands, read by its worker when it cannot tell whether a write of its
+/// committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimState {
+    pub status: String,
+    pub claim_token: Option<Uuid>,
+    pub output_ref: Option<String>,
+    pub error: Option<Value>,
+    /// The lease is unexpired by the database's clock (every guarded write checks the same).
+    pub lease_live: bool,
+}
+
+impl ClaimState {
+    pub fn status(&self) -> JobStatus {
+        self.status.parse().unwrap_or(JobStatus::Failed)
+    }
+}
+
+/// Reads a job's claim under a share lock, so a write still in flight for it (a completion
+/// whose reply was lost, say) has committed or rolled back before the answer is given. Waits
+/// at most five seconds for that lock.
+pub async fn claim_state(pool: &PgPool, id: Uuid) -> Result<Option<ClaimState>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET LOCAL lock_timeout = '5s'")
+        .execute(&mut *tx)
+        .await?;
+    let state = sqlx::query_as!(
+        ClaimState,
+        r#"SELECT status, claim_token, output_ref, error,
+                  coalesce(lease_expires_at > clock_timestamp(), false) AS "lease_live!"
+           FROM jobs WHERE id = $1 FOR SHARE"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(state)
+}
+
 /// Marks RUNNING jobs whose lease expired as FAILED (`worker_lost`). They are never re-run.
 pub async fn reap(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
     let mut tx = pool.begin().await?;
