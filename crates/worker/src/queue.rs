@@ -442,14 +442,46 @@ impl Worker {
         Finished::Abandoned
     }
 
+    /// Records the failure through the guarded write, retrying while the database is
+    /// unreachable so that an outage does not turn the real reason into `worker_lost`.
     async fn fail(&self, job: &Job, token: Uuid, failure: JobFailure) -> Finished {
         tracing::warn!(job = %job.id, kind = %job.kind, code = %failure.code, message = %failure.message, "job failed");
-        match jobs::fail(&self.0.pool, job.id, token, &failure.to_json()).await {
-            Ok(true) => Finished::Failed(failure.code),
-            Ok(false) => Finished::Abandoned,
-            Err(e) => {
-                tracing::error!(job = %job.id, error = %e, "recording the failure failed; the reaper will fail the job");
-                Finished::Abandoned
+        let error = failure.to_json();
+        let mut backoff = Backoff::new(self.0.config.finish_retry);
+        let mut uncertain = false;
+        loop {
+            match jobs::fail(&self.0.pool, job.id, token, &error).await {
+                Ok(true) => return Finished::Failed(failure.code),
+                Ok(false) if uncertain => {
+                    // An earlier attempt may have committed with its reply lost.
+                    let ours = jobs::claim_state(&self.0.pool, job.id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some_and(|s| {
+                            s.status() == JobStatus::Failed && s.error.as_ref() == Some(&error)
+                        });
+                    return if ours {
+                        Finished::Failed(failure.code)
+                    } else {
+                        Finished::Abandoned
+                    };
+                }
+                Ok(false) => return Finished::Abandoned,
+                Err(e) if is_transient(&e) => {
+                    uncertain = true;
+                    tracing::warn!(job = %job.id, error = %e, "recording the failure failed; retrying");
+                    if !backoff.wait().await {
+                        metrics::counter!("job_finish_unsettled_total", "write" => "fail")
+                            .increment(1);
+                        tracing::error!(job = %job.id, code = %failure.code, "the database stayed unreachable: the failure is unrecorded and the reaper will fail the job as worker_lost");
+                        return Finished::Abandoned;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(job = %job.id, error = %e, "recording the failure failed; the reaper will fail the job");
+                    return Finished::Abandoned;
+                }
             }
         }
     }

@@ -79,6 +79,21 @@ impl Proxy {
             .connect_lazy_with(options)
     }
 
+    /// The database goes away: live connections are cut and new ones dropped on accept.
+    pub fn down(&self) {
+        self.state.down.store(true, Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    pub fn up(&self) {
+        self.state.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Connections refused while down.
+    pub fn refused(&self) -> usize {
+        self.state.refused.load(Ordering::SeqCst)
+    }
+
     /// The next statement whose text contains `query` runs and commits, but its reply never
     /// reaches the client: the proxy swallows it, and the client waits until the test, having
     /// seen the statement's effect on another connection, calls [`Proxy::cut_all`].
