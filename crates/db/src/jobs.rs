@@ -593,6 +593,27 @@ pub async fn output_of(
     )
 }
 
+/// Of these stored job objects (each with the job its path names, or the nil id), those no
+/// job output references and whose job is not live (or does not exist): nothing can ever
+/// reference them, since only a RUNNING job's completion writes an output.
+pub async fn unreferenced_objects(
+    pool: &PgPool,
+    paths: &[String],
+    job_ids: &[Uuid],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT o.path AS "path!"
+           FROM unnest($1::text[], $2::uuid[]) AS o (path, job_id)
+           WHERE NOT EXISTS (SELECT 1 FROM job_outputs r WHERE r.path = o.path)
+             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = o.job_id
+                             AND j.status IN ('REQUESTED', 'PENDING', 'RUNNING'))"#,
+        paths,
+        job_ids
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// A job as a course's pages list it.
 #[derive(Debug, Clone)]
 pub struct JobLine {

@@ -1,9 +1,11 @@
 //! The scheduled jobs every deployment runs. Later issues add theirs here.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
+use store::Objects;
+use uuid::Uuid;
 
 use crate::schedule::{JobDefinition, RunContext, Schedule};
 
@@ -17,6 +19,83 @@ pub mod lock_keys {
     pub const PRUNE_SESSIONS: i64 = 16_003;
     pub const QUEUE_METRICS: i64 = 16_004;
     pub const SEAL_AUDIT: i64 = 16_005;
+    pub const SWEEP_ORPHAN_OBJECTS: i64 = 16_006;
+}
+
+/// The object-store folder job outputs live in (`jobs/{job id}/{sha256}.json`).
+const JOB_OBJECTS: &str = "jobs";
+
+/// What one sweep of the object store did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    pub listed: usize,
+    /// Older than the grace period.
+    pub old: usize,
+    pub removed: Vec<String>,
+}
+
+/// Removes job objects that no job output references and whose job is not live, once older
+/// than `grace`. Such objects come from finishes that never committed (a claim lost, a
+/// completion left undecided through an outage, a process killed between storing and
+/// completing); no later write can reference them.
+pub async fn sweep_orphans(
+    pool: &db::PgPool,
+    objects: &Objects,
+    grace: Duration,
+) -> anyhow::Result<SweepReport> {
+    let cutoff = SystemTime::now()
+        .checked_sub(grace)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let listed = objects.list(JOB_OBJECTS).await?;
+    let old: Vec<_> = listed
+        .iter()
+        .filter(|o| o.last_modified <= cutoff)
+        .collect();
+    let mut report = SweepReport {
+        listed: listed.len(),
+        old: old.len(),
+        removed: Vec::new(),
+    };
+    for batch in old.chunks(500) {
+        let paths: Vec<String> = batch.iter().map(|o| o.path.clone()).collect();
+        // An unparseable folder names no job: the nil id matches none.
+        let job_ids: Vec<Uuid> = batch
+            .iter()
+            .map(|o| {
+                o.path
+                    .split('/')
+                    .nth(1)
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or_else(Uuid::nil)
+            })
+            .collect();
+        for path in db::jobs::unreferenced_objects(pool, &paths, &job_ids).await? {
+            objects.delete(&path).await?;
+            tracing::info!(path = %path, "orphaned object removed");
+            report.removed.push(path);
+        }
+    }
+    metrics::counter!("orphan_objects_removed_total").increment(report.removed.len() as u64);
+    Ok(report)
+}
+
+/// The hourly [`sweep_orphans`].
+pub fn sweep_orphan_objects(objects: Objects, grace: Duration) -> JobDefinition {
+    JobDefinition {
+        name: "sweep-orphan-objects",
+        description: "Remove stored job objects nothing references, once older than the grace period",
+        schedule: Schedule::Every(Duration::from_secs(3600)),
+        lock_key: lock_keys::SWEEP_ORPHAN_OBJECTS,
+        timeout: Duration::from_secs(300),
+        run: Arc::new(move |ctx: RunContext| {
+            let objects = objects.clone();
+            Box::pin(async move {
+                let report = sweep_orphans(&ctx.pool, &objects, grace).await?;
+                Ok(serde_json::to_value(report)?)
+            })
+        }),
+    }
 }
 
 /// Fails RUNNING jobs whose lease expired (`worker_lost`); they are never re-run.
@@ -114,12 +193,13 @@ pub fn queue_metrics() -> JobDefinition {
     }
 }
 
-/// Every built-in scheduled job.
-pub fn all() -> Vec<JobDefinition> {
+/// Every built-in scheduled job; the orphan sweep over `objects` with `orphan_grace`.
+pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
     vec![
         reaper(),
         prune_job_runs(),
         prune_sessions(),
         queue_metrics(),
+        sweep_orphan_objects(objects, orphan_grace),
     ]
 }

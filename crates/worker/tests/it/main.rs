@@ -6,3 +6,4 @@ mod processes;
 mod proxy;
 mod scheduler;
 mod support;
+mod sweeps;
