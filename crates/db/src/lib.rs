@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod migrate;
 pub mod packages;
 pub mod roles;
+pub mod runs;
 pub mod sessions;
 pub mod tenants;
 pub mod testing;

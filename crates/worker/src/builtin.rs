@@ -20,7 +20,13 @@ pub mod lock_keys {
     pub const QUEUE_METRICS: i64 = 16_004;
     pub const SEAL_AUDIT: i64 = 16_005;
     pub const SWEEP_ORPHAN_OBJECTS: i64 = 16_006;
+    pub const CLOSE_ORPHANED_RUNS: i64 = 16_007;
 }
+
+/// How old a RUNNING run with a free run lock must be before it is closed as `runner_lost`:
+/// longer than any built-in job's timeout, so that a run of a runner from before run locks
+/// (which holds none) has been recorded by then.
+pub const ORPHANED_RUN_MIN_AGE: Duration = Duration::from_secs(600);
 
 /// The object-store folder job outputs live in (`jobs/{job id}/{sha256}.json`).
 const JOB_OBJECTS: &str = "jobs";
@@ -93,6 +99,27 @@ pub fn sweep_orphan_objects(objects: Objects, grace: Duration) -> JobDefinition 
             Box::pin(async move {
                 let report = sweep_orphans(&ctx.pool, &objects, grace).await?;
                 Ok(serde_json::to_value(report)?)
+            })
+        }),
+    }
+}
+
+/// Fails RUNNING scheduled runs whose runner died (`runner_lost`); runs still held stay.
+pub fn close_orphaned_runs(min_age: Duration) -> JobDefinition {
+    JobDefinition {
+        name: "close-orphaned-runs",
+        description: "Fail scheduled runs left RUNNING by a runner that died (runner_lost)",
+        schedule: Schedule::Every(Duration::from_secs(60)),
+        lock_key: lock_keys::CLOSE_ORPHANED_RUNS,
+        timeout: Duration::from_secs(60),
+        run: Arc::new(move |ctx: RunContext| {
+            Box::pin(async move {
+                let closed = db::runs::close_orphaned(&ctx.pool, min_age).await?;
+                metrics::counter!("job_runs_runner_lost_total").increment(closed.len() as u64);
+                for r in &closed {
+                    tracing::warn!(run_id = r.id, job = %r.job, slot = %r.slot, runner = %r.runner, "scheduled run left RUNNING by a dead runner: failed as runner_lost");
+                }
+                Ok(json!({ "closed": closed.iter().map(|r| r.id).collect::<Vec<_>>() }))
             })
         }),
     }
@@ -201,5 +228,6 @@ pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
         prune_sessions(),
         queue_metrics(),
         sweep_orphan_objects(objects, orphan_grace),
+        close_orphaned_runs(ORPHANED_RUN_MIN_AGE),
     ]
 }
