@@ -68,6 +68,8 @@ pub struct WorkerSettings {
     pub llm_concurrency: usize,
     pub lease: Duration,
     pub bind: SocketAddr,
+    /// How old an object nothing references must be before the orphan sweep removes it.
+    pub orphan_grace: Duration,
 }
 
 /// A variable with a value we cannot use.
@@ -238,6 +240,11 @@ impl Config {
             60,
         );
         let llm_concurrency = take(&mut errors, seconds("COURSEWRIGHT_LLM_CONCURRENCY", 4), 4);
+        let orphan_grace_hours = take(
+            &mut errors,
+            seconds("COURSEWRIGHT_ORPHAN_GRACE_HOURS", 24),
+            24,
+        );
         let worker_bind_raw =
             var("COURSEWRIGHT_WORKER_BIND").unwrap_or_else(|| "127.0.0.1:8081".into());
         let worker_bind = take(
@@ -299,6 +306,7 @@ impl Config {
                 llm_concurrency: llm_concurrency as usize,
                 lease: Duration::from_secs(lease),
                 bind: worker_bind,
+                orphan_grace: Duration::from_secs(orphan_grace_hours * 3600),
             },
         })
     }
@@ -350,6 +358,7 @@ mod tests {
                 llm_concurrency: 4,
                 lease: Duration::from_secs(60),
                 bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
+                orphan_grace: Duration::from_secs(24 * 3600),
             },
         };
         let provider = config.provider_config();

@@ -500,6 +500,45 @@ pub async fn fail(
     Ok(guarded(r, "REGEN_JOB_FAILED"))
 }
 
+/// Where a claimed job stands, read by its worker when it cannot tell whether a write of its
+/// committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimState {
+    pub status: String,
+    pub claim_token: Option<Uuid>,
+    pub output_ref: Option<String>,
+    pub error: Option<Value>,
+    /// The lease is unexpired by the database's clock (every guarded write checks the same).
+    pub lease_live: bool,
+}
+
+impl ClaimState {
+    pub fn status(&self) -> JobStatus {
+        self.status.parse().unwrap_or(JobStatus::Failed)
+    }
+}
+
+/// Reads a job's claim under a share lock, so a write still in flight for it (a completion
+/// whose reply was lost, say) has committed or rolled back before the answer is given. Waits
+/// at most five seconds for that lock.
+pub async fn claim_state(pool: &PgPool, id: Uuid) -> Result<Option<ClaimState>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET LOCAL lock_timeout = '5s'")
+        .execute(&mut *tx)
+        .await?;
+    let state = sqlx::query_as!(
+        ClaimState,
+        r#"SELECT status, claim_token, output_ref, error,
+                  coalesce(lease_expires_at > clock_timestamp(), false) AS "lease_live!"
+           FROM jobs WHERE id = $1 FOR SHARE"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(state)
+}
+
 /// Marks RUNNING jobs whose lease expired as FAILED (`worker_lost`). They are never re-run.
 pub async fn reap(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -572,6 +611,27 @@ pub async fn output_of(
             size_bytes,
         }),
     )
+}
+
+/// Of these stored job objects (each with the job its path names, or the nil id), those no
+/// job output references and whose job is not live (or does not exist): nothing can ever
+/// reference them, since only a RUNNING job's completion writes an output.
+pub async fn unreferenced_objects(
+    pool: &PgPool,
+    paths: &[String],
+    job_ids: &[Uuid],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT o.path AS "path!"
+           FROM unnest($1::text[], $2::uuid[]) AS o (path, job_id)
+           WHERE NOT EXISTS (SELECT 1 FROM job_outputs r WHERE r.path = o.path)
+             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = o.job_id
+                             AND j.status IN ('REQUESTED', 'PENDING', 'RUNNING'))"#,
+        paths,
+        job_ids
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// A job as a course's pages list it.

@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod ops;
 pub mod packages;
 pub mod roles;
+pub mod runs;
 pub mod sessions;
 pub mod tenants;
 pub mod testing;

@@ -6,6 +6,9 @@
 //! MinIO and friends).
 
 use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures_util::TryStreamExt;
 
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -34,6 +37,15 @@ pub struct Stored {
     pub path: String,
     pub content_hash: String,
     pub size_bytes: i64,
+}
+
+/// One object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub path: String,
+    /// When it was written (objects are written once).
+    pub last_modified: SystemTime,
+    pub size_bytes: u64,
 }
 
 /// The object store, cheap to clone.
@@ -137,6 +149,25 @@ impl Objects {
         Ok(bytes)
     }
 
+    /// Every object below the folder `prefix`, in no particular order; none when it is missing.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {
+        let prefix = Path::from(prefix);
+        let listed = self.inner.list(Some(&prefix)).try_collect::<Vec<_>>().await;
+        let metas = match listed {
+            Ok(m) => m,
+            Err(object_store::Error::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(metas
+            .into_iter()
+            .map(|m| Listed {
+                path: m.location.to_string(),
+                last_modified: m.last_modified.into(),
+                size_bytes: m.size,
+            })
+            .collect())
+    }
+
     /// Removes an object nobody references (an abandoned job's output). Missing is fine.
     pub async fn delete(&self, path: &str) -> Result<(), StoreError> {
         match self.inner.delete(&Path::from(path)).await {
@@ -175,6 +206,38 @@ mod tests {
             .delete(&stored.path)
             .await
             .expect("deleting twice is fine");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_listing_names_every_object_below_a_folder_with_its_age() {
+        let dir = std::env::temp_dir().join(format!("cw-store-{}", uuid::Uuid::new_v4().simple()));
+        let store = Objects::from_url(&format!("file://{}", dir.display())).expect("store");
+        assert!(store.list("jobs").await.expect("empty").is_empty());
+        let a = store
+            .put("jobs/a", "json", b"1".to_vec())
+            .await
+            .expect("put");
+        let b = store
+            .put("jobs/b", "json", b"22".to_vec())
+            .await
+            .expect("put");
+        store.put("other", "txt", b"x".to_vec()).await.expect("put");
+        let old = SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(dir.join(&a.path))
+            .and_then(|f| f.set_modified(old))
+            .expect("age the file");
+        let mut listed = store.list("jobs").await.expect("list");
+        listed.sort_by(|x, y| x.path.cmp(&y.path));
+        let paths: Vec<_> = listed
+            .iter()
+            .map(|l| (l.path.as_str(), l.size_bytes))
+            .collect();
+        assert_eq!(paths, vec![(a.path.as_str(), 1), (b.path.as_str(), 2)]);
+        assert!(listed[0].last_modified <= old + std::time::Duration::from_secs(1));
+        assert!(listed[1].last_modified > old + std::time::Duration::from_secs(60));
         let _ = std::fs::remove_dir_all(dir);
     }
 

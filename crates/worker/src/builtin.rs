@@ -1,9 +1,11 @@
 //! The scheduled jobs every deployment runs. Later issues add theirs here.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
+use store::Objects;
+use uuid::Uuid;
 
 use crate::schedule::{JobDefinition, RunContext, Schedule};
 
@@ -17,6 +19,110 @@ pub mod lock_keys {
     pub const PRUNE_SESSIONS: i64 = 16_003;
     pub const QUEUE_METRICS: i64 = 16_004;
     pub const SEAL_AUDIT: i64 = 16_005;
+    pub const SWEEP_ORPHAN_OBJECTS: i64 = 16_006;
+    pub const CLOSE_ORPHANED_RUNS: i64 = 16_007;
+}
+
+/// How old a RUNNING run with a free run lock must be before it is closed as `runner_lost`:
+/// longer than any built-in job's timeout, so that a run of a runner from before run locks
+/// (which holds none) has been recorded by then.
+pub const ORPHANED_RUN_MIN_AGE: Duration = Duration::from_secs(600);
+
+/// The object-store folder job outputs live in (`jobs/{job id}/{sha256}.json`).
+const JOB_OBJECTS: &str = "jobs";
+
+/// What one sweep of the object store did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    pub listed: usize,
+    /// Older than the grace period.
+    pub old: usize,
+    pub removed: Vec<String>,
+}
+
+/// Removes job objects that no job output references and whose job is not live, once older
+/// than `grace`. Such objects come from finishes that never committed (a claim lost, a
+/// completion left undecided through an outage, a process killed between storing and
+/// completing); no later write can reference them.
+pub async fn sweep_orphans(
+    pool: &db::PgPool,
+    objects: &Objects,
+    grace: Duration,
+) -> anyhow::Result<SweepReport> {
+    let cutoff = SystemTime::now()
+        .checked_sub(grace)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let listed = objects.list(JOB_OBJECTS).await?;
+    let old: Vec<_> = listed
+        .iter()
+        .filter(|o| o.last_modified <= cutoff)
+        .collect();
+    let mut report = SweepReport {
+        listed: listed.len(),
+        old: old.len(),
+        removed: Vec::new(),
+    };
+    for batch in old.chunks(500) {
+        let paths: Vec<String> = batch.iter().map(|o| o.path.clone()).collect();
+        // An unparseable folder names no job: the nil id matches none.
+        let job_ids: Vec<Uuid> = batch
+            .iter()
+            .map(|o| {
+                o.path
+                    .split('/')
+                    .nth(1)
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or_else(Uuid::nil)
+            })
+            .collect();
+        for path in db::jobs::unreferenced_objects(pool, &paths, &job_ids).await? {
+            objects.delete(&path).await?;
+            tracing::info!(path = %path, "orphaned object removed");
+            report.removed.push(path);
+        }
+    }
+    metrics::counter!("orphan_objects_removed_total").increment(report.removed.len() as u64);
+    Ok(report)
+}
+
+/// The hourly [`sweep_orphans`].
+pub fn sweep_orphan_objects(objects: Objects, grace: Duration) -> JobDefinition {
+    JobDefinition {
+        name: "sweep-orphan-objects",
+        description: "Remove stored job objects nothing references, once older than the grace period",
+        schedule: Schedule::Every(Duration::from_secs(3600)),
+        lock_key: lock_keys::SWEEP_ORPHAN_OBJECTS,
+        timeout: Duration::from_secs(300),
+        run: Arc::new(move |ctx: RunContext| {
+            let objects = objects.clone();
+            Box::pin(async move {
+                let report = sweep_orphans(&ctx.pool, &objects, grace).await?;
+                Ok(serde_json::to_value(report)?)
+            })
+        }),
+    }
+}
+
+/// Fails RUNNING scheduled runs whose runner died (`runner_lost`); runs still held stay.
+pub fn close_orphaned_runs(min_age: Duration) -> JobDefinition {
+    JobDefinition {
+        name: "close-orphaned-runs",
+        description: "Fail scheduled runs left RUNNING by a runner that died (runner_lost)",
+        schedule: Schedule::Every(Duration::from_secs(60)),
+        lock_key: lock_keys::CLOSE_ORPHANED_RUNS,
+        timeout: Duration::from_secs(60),
+        run: Arc::new(move |ctx: RunContext| {
+            Box::pin(async move {
+                let closed = db::runs::close_orphaned(&ctx.pool, min_age).await?;
+                metrics::counter!("job_runs_runner_lost_total").increment(closed.len() as u64);
+                for r in &closed {
+                    tracing::warn!(run_id = r.id, job = %r.job, slot = %r.slot, runner = %r.runner, "scheduled run left RUNNING by a dead runner: failed as runner_lost");
+                }
+                Ok(json!({ "closed": closed.iter().map(|r| r.id).collect::<Vec<_>>() }))
+            })
+        }),
+    }
 }
 
 /// Fails RUNNING jobs whose lease expired (`worker_lost`); they are never re-run.
@@ -132,13 +238,15 @@ pub fn seal_audit() -> JobDefinition {
     }
 }
 
-/// Every built-in scheduled job.
-pub fn all() -> Vec<JobDefinition> {
+/// Every built-in scheduled job; the orphan sweep over `objects` with `orphan_grace`.
+pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
     vec![
         reaper(),
         prune_job_runs(),
         prune_sessions(),
         queue_metrics(),
         seal_audit(),
+        sweep_orphan_objects(objects, orphan_grace),
+        close_orphaned_runs(ORPHANED_RUN_MIN_AGE),
     ]
 }

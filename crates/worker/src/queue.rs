@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use db::jobs::{self, Job, NewOutput};
+use domain::JobStatus;
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -30,6 +31,10 @@ pub struct WorkerConfig {
     /// On shutdown, how long running jobs may take to finish before they are abandoned
     /// (their leases then expire and the reaper fails them).
     pub grace: Duration,
+    /// How long a finish keeps trying, with back-off, while the database is unreachable: to
+    /// record a failure, or to find out whether a completion whose reply was lost committed.
+    /// Past it the job is left to the reaper (`worker_lost`) and any output to the orphan sweep.
+    pub finish_retry: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -40,6 +45,7 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             grace: Duration::from_secs(30),
+            finish_retry: Duration::from_secs(60),
         }
     }
 }
@@ -321,7 +327,7 @@ impl Worker {
         }
     }
 
-    async fn complete(&self, job: &Job, token: uuid::Uuid, output: &JobOutput) -> Finished {
+    async fn complete(&self, job: &Job, token: Uuid, output: &JobOutput) -> Finished {
         let bytes = match serde_json::to_vec(&output.value) {
             Ok(b) => b,
             Err(e) => {
@@ -357,24 +363,173 @@ impl Worker {
                 tracing::warn!(job = %job.id, "claim lost before completion: output discarded");
                 Finished::Abandoned
             }
-            Err(e) => {
-                let _ = self.0.objects.delete(&stored.path).await;
-                tracing::error!(job = %job.id, error = %e, "completing the job failed");
-                self.fail(job, token, JobFailure::new("storage_error", e.to_string()))
-                    .await
+            Err(e) => self.settle_completion(job, token, &record, output, e).await,
+        }
+    }
+
+    /// After an error from the completing write, which may have committed with only its reply
+    /// lost: reads the job again (retrying while the database is unreachable) and keeps the
+    /// stored object unless the job provably never references it. A COMPLETED job never
+    /// loses its output.
+    async fn settle_completion(
+        &self,
+        job: &Job,
+        token: Uuid,
+        record: &NewOutput,
+        output: &JobOutput,
+        error: sqlx::Error,
+    ) -> Finished {
+        tracing::warn!(job = %job.id, error = %error, "completing the job failed or its reply was lost: reading the job again");
+        let mut last = error;
+        let mut backoff = Backoff::new(self.0.config.finish_retry);
+        loop {
+            match jobs::claim_state(&self.0.pool, job.id).await {
+                Ok(Some(state)) if state.status() == JobStatus::Completed => {
+                    if state.output_ref.as_deref() == Some(record.path.as_str()) {
+                        tracing::info!(job = %job.id, "the completion had committed: output kept");
+                        return Finished::Completed;
+                    }
+                    return self
+                        .discard(job, &record.path, "completed with another output")
+                        .await;
+                }
+                Ok(Some(state))
+                    if state.status() == JobStatus::Running
+                        && state.claim_token == Some(token)
+                        && state.lease_live =>
+                {
+                    // Not committed, and under the share lock nothing of ours is in flight.
+                    if !is_transient(&last) {
+                        // The database refused the completion itself; it would refuse it again.
+                        let finished = self
+                            .fail(
+                                job,
+                                token,
+                                JobFailure::new("storage_error", last.to_string()),
+                            )
+                            .await;
+                        if matches!(finished, Finished::Failed(_)) {
+                            let _ = self.0.objects.delete(&record.path).await;
+                        }
+                        return finished;
+                    }
+                    match jobs::complete(&self.0.pool, job.id, token, record, &output.drafts).await
+                    {
+                        Ok(true) => return Finished::Completed,
+                        // The claim moved meanwhile: the next read says where to.
+                        Ok(false) => {}
+                        Err(e) => last = e,
+                    }
+                }
+                // FAILED (reaped), another claim, or our lease expired, after which no guarded
+                // write of ours can commit: the object is referenced by nothing, ever.
+                Ok(_) => return self.discard(job, &record.path, "claim lost").await,
+                Err(e) => {
+                    tracing::warn!(job = %job.id, error = %e, "reading the job failed; retrying");
+                }
+            }
+            if !backoff.wait().await {
+                metrics::counter!("job_finish_unsettled_total", "write" => "complete").increment(1);
+                tracing::error!(job = %job.id, path = %record.path, "could not learn whether the completion committed: output kept for the orphan sweep, job left to the reaper");
+                return Finished::Abandoned;
             }
         }
     }
 
-    async fn fail(&self, job: &Job, token: uuid::Uuid, failure: JobFailure) -> Finished {
+    async fn discard(&self, job: &Job, path: &str, why: &str) -> Finished {
+        let _ = self.0.objects.delete(path).await;
+        tracing::warn!(job = %job.id, why, "the completion did not commit: output discarded");
+        Finished::Abandoned
+    }
+
+    /// Records the failure through the guarded write, retrying while the database is
+    /// unreachable so that an outage does not turn the real reason into `worker_lost`.
+    async fn fail(&self, job: &Job, token: Uuid, failure: JobFailure) -> Finished {
         tracing::warn!(job = %job.id, kind = %job.kind, code = %failure.code, message = %failure.message, "job failed");
-        match jobs::fail(&self.0.pool, job.id, token, &failure.to_json()).await {
-            Ok(true) => Finished::Failed(failure.code),
-            Ok(false) => Finished::Abandoned,
-            Err(e) => {
-                tracing::error!(job = %job.id, error = %e, "recording the failure failed; the reaper will fail the job");
-                Finished::Abandoned
+        let error = failure.to_json();
+        let mut backoff = Backoff::new(self.0.config.finish_retry);
+        let mut uncertain = false;
+        loop {
+            match jobs::fail(&self.0.pool, job.id, token, &error).await {
+                Ok(true) => return Finished::Failed(failure.code),
+                Ok(false) if uncertain => {
+                    // An earlier attempt may have committed with its reply lost.
+                    let ours = jobs::claim_state(&self.0.pool, job.id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some_and(|s| {
+                            s.status() == JobStatus::Failed && s.error.as_ref() == Some(&error)
+                        });
+                    return if ours {
+                        Finished::Failed(failure.code)
+                    } else {
+                        Finished::Abandoned
+                    };
+                }
+                Ok(false) => return Finished::Abandoned,
+                Err(e) if is_transient(&e) => {
+                    uncertain = true;
+                    tracing::warn!(job = %job.id, error = %e, "recording the failure failed; retrying");
+                    if !backoff.wait().await {
+                        metrics::counter!("job_finish_unsettled_total", "write" => "fail")
+                            .increment(1);
+                        tracing::error!(job = %job.id, code = %failure.code, "the database stayed unreachable: the failure is unrecorded and the reaper will fail the job as worker_lost");
+                        return Finished::Abandoned;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(job = %job.id, error = %e, "recording the failure failed; the reaper will fail the job");
+                    return Finished::Abandoned;
+                }
             }
         }
+    }
+}
+
+/// Whether an error may say nothing about the statement: the connection or the server went
+/// away, or the write lost a race it can win on another try.
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            // Connection exceptions, operator intervention (shutdown, terminated backend),
+            // insufficient resources, serialization failures and deadlocks.
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c.starts_with("53")
+                || c == "40001"
+                || c == "40P01"
+        }),
+        _ => false,
+    }
+}
+
+/// Exponential back-off within a budget, for writes retried while the database is away.
+struct Backoff {
+    next: Duration,
+    deadline: Instant,
+}
+
+impl Backoff {
+    fn new(budget: Duration) -> Self {
+        Self {
+            next: Duration::from_millis(100),
+            deadline: Instant::now() + budget,
+        }
+    }
+
+    /// Waits before the next attempt; false, without waiting, once the budget is spent.
+    async fn wait(&mut self) -> bool {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        tokio::time::sleep(self.next.min(left)).await;
+        self.next = (self.next * 2).min(Duration::from_secs(5));
+        true
     }
 }

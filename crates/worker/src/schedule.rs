@@ -5,12 +5,14 @@
 //! holds a session advisory lock on a dedicated connection while the job runs, so a run that
 //! outlasts its period is never overlapped (the next slot records `SKIPPED_OVERLAP`). Runs
 //! are timed out, recorded with outcome and duration, alerted on failure, and never retried.
+//! The claiming statement also takes a run lock on that connection (see `db::runs`), held
+//! until the run is recorded, so a run whose runner died is told apart from one in progress.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sqlx::{Connection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use crate::alerts::AlertRouter;
@@ -73,6 +75,12 @@ impl Outcome {
             Outcome::SkippedOverlap => "SKIPPED_OVERLAP",
         }
     }
+}
+
+/// A claimed slot: its run and the dedicated connection that holds the run's lock.
+struct Claimed {
+    run_id: i64,
+    conn: PgConnection,
 }
 
 /// The result of one run.
@@ -154,11 +162,11 @@ impl Scheduler {
                 };
                 let slot = Self::slot_for(self.now(), period);
                 match self.claim(def.name, &slot).await {
-                    Ok(Some(run_id)) => {
+                    Ok(Some(claimed)) => {
                         let me = self.clone();
                         let def = def.clone();
                         running.spawn(async move {
-                            me.execute(&def, run_id, slot).await;
+                            me.execute(&def, claimed, slot).await;
                         });
                     }
                     Ok(None) => {}
@@ -187,51 +195,68 @@ impl Scheduler {
             dry_run: self.dry_run || dry_run,
             ..self.clone()
         };
-        let run_id = me
+        let claimed = me
             .claim(def.name, &slot)
             .await?
             .ok_or_else(|| anyhow::anyhow!("slot taken"))?;
-        Ok(me.execute(&def, run_id, slot).await)
+        Ok(me.execute(&def, claimed, slot).await)
     }
 
-    /// Claims `(job, slot)`; `None` when another runner has it.
-    async fn claim(&self, job: &str, slot: &str) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar(
-            "INSERT INTO job_runs (job, slot, runner, dry_run) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (job, slot) DO NOTHING RETURNING id",
-        )
-        .bind(job)
-        .bind(slot)
-        .bind(&self.runner)
-        .bind(self.dry_run)
-        .fetch_optional(&self.pool)
-        .await
+    /// Claims `(job, slot)` with its run lock; `None` when another runner has it.
+    async fn claim(&self, job: &str, slot: &str) -> Result<Option<Claimed>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        match db::runs::claim(&mut conn, job, slot, &self.runner, self.dry_run).await {
+            Ok(Some(run)) => {
+                if !run.locked {
+                    tracing::warn!(
+                        job,
+                        run_id = run.id,
+                        "another session holds this run's lock"
+                    );
+                }
+                // The session holds the run lock now: it must never serve anyone else.
+                Ok(Some(Claimed {
+                    run_id: run.id,
+                    conn: conn.detach(),
+                }))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                // It may have taken a run lock before failing: never pool that session.
+                let _ = conn.detach().close().await;
+                Err(e)
+            }
+        }
     }
 
-    /// Runs one claimed slot and records how it went. Never panics, never retries.
-    pub async fn execute(&self, def: &JobDefinition, run_id: i64, slot: String) -> RunReport {
+    /// Runs one claimed slot and records how it went, on the connection that holds the run
+    /// lock, which closes only afterwards. Never panics, never retries.
+    async fn execute(&self, def: &JobDefinition, claimed: Claimed, slot: String) -> RunReport {
+        let Claimed { run_id, mut conn } = claimed;
         let started = Instant::now();
         tracing::info!(job = def.name, slot = %slot, run_id, dry_run = self.dry_run, "scheduled job starting");
-        let (outcome, error, detail) = match self.locked_run(def).await {
+        let (outcome, error, detail) = match self.locked_run(def, &mut conn).await {
             Ok(r) => r,
             Err(e) => (Outcome::Failed, Some(format!("{e:#}")), None),
         };
         let duration = started.elapsed();
         let ms = duration.as_millis() as i64;
-        if let Err(e) = sqlx::query(
-            "UPDATE job_runs SET status = $2, finished_at = clock_timestamp(), duration_ms = $3, error = $4, detail = $5
-             WHERE id = $1",
-        )
-        .bind(run_id)
-        .bind(outcome.as_str())
-        .bind(ms)
-        .bind(&error)
-        .bind(&detail)
-        .execute(&self.pool)
-        .await
-        {
+        let end = db::runs::Finish {
+            status: outcome.as_str(),
+            duration_ms: ms,
+            error: error.as_deref(),
+            detail: detail.as_ref(),
+        };
+        // While the run lock is held the row cannot look orphaned; if that session died,
+        // the pool records it instead.
+        let recorded = match db::runs::finish(&mut conn, run_id, &end).await {
+            Ok(()) => Ok(()),
+            Err(_) => db::runs::finish(&self.pool, run_id, &end).await,
+        };
+        if let Err(e) = recorded {
             tracing::error!(job = def.name, run_id, error = %e, "recording the run failed");
         }
+        let _ = conn.close().await;
         let labels = [
             ("job", def.name.to_owned()),
             ("outcome", outcome.as_str().to_owned()),
@@ -279,16 +304,15 @@ impl Scheduler {
     async fn locked_run(
         &self,
         def: &JobDefinition,
+        conn: &mut PgConnection,
     ) -> anyhow::Result<(Outcome, Option<String>, Option<Value>)> {
-        // A connection of its own, closed (never pooled) afterwards, so the session lock can
+        // The run's own connection, closed (never pooled) afterwards, so the session lock can
         // never leak to another user of the pool even if this task is cancelled.
-        let mut conn = self.pool.acquire().await?.detach();
         let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(def.lock_key)
-            .fetch_one(&mut conn)
+            .fetch_one(&mut *conn)
             .await?;
         if !locked {
-            let _ = conn.close().await;
             return Ok((Outcome::SkippedOverlap, None, None));
         }
         let result = if self.dry_run {
@@ -319,9 +343,8 @@ impl Scheduler {
         };
         let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(def.lock_key)
-            .execute(&mut conn)
+            .execute(&mut *conn)
             .await;
-        let _ = conn.close().await;
         Ok(result)
     }
 }

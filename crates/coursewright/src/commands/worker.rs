@@ -26,7 +26,7 @@ fn runner_name() -> String {
     format!("{}-{}", host.trim(), std::process::id())
 }
 
-pub fn scheduler(config: &Config, pool: db::PgPool) -> Scheduler {
+pub fn scheduler(config: &Config, pool: db::PgPool) -> anyhow::Result<Scheduler> {
     let alerts = AlertRouter::new(
         pool.clone(),
         config
@@ -34,13 +34,14 @@ pub fn scheduler(config: &Config, pool: db::PgPool) -> Scheduler {
             .as_ref()
             .map(|u| u.expose().to_owned()),
     );
-    Scheduler::new(
+    let objects = store::Objects::from_url(&config.object_store_url)?;
+    Ok(Scheduler::new(
         pool,
-        worker::builtin::all(),
+        worker::builtin::all(objects, config.worker.orphan_grace),
         alerts,
         runner_name(),
         config.job_dry_run,
-    )
+    ))
 }
 
 pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> {
@@ -80,11 +81,13 @@ pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> 
         let _ = rx.wait_for(|s| *s).await;
     };
     let ops = tokio::spawn(worker::serve_ops(listener, stopped(stop_rx.clone())));
-    let sched = (!args.no_schedule).then(|| {
-        let s = scheduler(config, database.pool.clone());
+    let sched = if args.no_schedule {
+        None
+    } else {
+        let s = scheduler(config, database.pool.clone())?;
         let rx = stop_rx.clone();
-        tokio::spawn(async move { s.run(stopped(rx)).await })
-    });
+        Some(tokio::spawn(async move { s.run(stopped(rx)).await }))
+    };
     let w = Worker::new(
         database.pool.clone(),
         registry(config, database.pool.clone())?,
@@ -108,7 +111,7 @@ pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> 
 
 pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
     let database = db::connect(&config.database).await?;
-    let sched = scheduler(config, database.pool.clone());
+    let sched = scheduler(config, database.pool.clone())?;
     println!(
         "{:<22} {:<10} {:<10} {:<17} last run",
         "job", "schedule", "timeout", "outcome"
@@ -141,7 +144,7 @@ pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
 
 pub async fn run_now(config: &Config, name: &str, dry_run: bool) -> anyhow::Result<ExitCode> {
     let database = db::connect(&config.database).await?;
-    let report = scheduler(config, database.pool.clone())
+    let report = scheduler(config, database.pool.clone())?
         .run_now(name, dry_run)
         .await?;
     println!(

@@ -1,6 +1,9 @@
 //! Integration tests of the execution plane on a real PostgreSQL and real worker code.
 
 mod lifecycle;
+mod outages;
 mod processes;
+mod proxy;
 mod scheduler;
 mod support;
+mod sweeps;

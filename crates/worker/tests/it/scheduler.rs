@@ -325,7 +325,16 @@ async fn a_worker_alone_seals_the_audit_chain() {
     // The worker's scheduler with the registry `coursewright worker` runs, and no web server.
     let mut s = Scheduler::new(
         db.pool.clone(),
-        worker::builtin::all(),
+        worker::builtin::all(
+            store::Objects::from_url(&format!(
+                "file://{}",
+                std::env::temp_dir()
+                    .join(format!("cw-solo-{}", uuid::Uuid::new_v4()))
+                    .display()
+            ))
+            .expect("store"),
+            Duration::from_secs(24 * 3600),
+        ),
         AlertRouter::new(db.pool.clone(), None),
         "solo".into(),
         false,
