@@ -1,6 +1,7 @@
 //! PostgreSQL for Coursewright. Query functions are grouped by aggregate and take an executor
 //! or a transaction, so the caller decides what commits together.
 
+pub mod alerts;
 pub mod artifacts;
 pub mod audit;
 pub mod connect;

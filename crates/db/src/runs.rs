@@ -116,3 +116,14 @@ pub async fn close_orphaned(
     .fetch_all(pool)
     .await
 }
+
+/// Deletes finished scheduled runs older than `days`; how many.
+pub async fn prune_runs(db: impl sqlx::PgExecutor<'_>, days: i32) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "DELETE FROM job_runs WHERE started_at < now() - make_interval(days => $1) AND status <> 'RUNNING'",
+        days
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}

@@ -95,3 +95,14 @@ pub async fn forgive(pool: &PgPool, key: &str) -> Result<(), sqlx::Error> {
     .await?;
     Ok(())
 }
+
+/// Deletes login back-off rows whose window and lock are both over; how many.
+pub async fn prune_throttle(db: impl sqlx::PgExecutor<'_>) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "DELETE FROM login_throttle WHERE window_started_at < now() - interval '1 day'
+           AND (locked_until IS NULL OR locked_until < now())"
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Routes alerts; cheap to clone.
@@ -44,31 +43,15 @@ impl AlertRouter {
     pub async fn job_failed(&self, job: &str, summary: &str) -> anyhow::Result<Routed> {
         let mut tx = self.pool.begin().await?;
         // One router at a time per job, across replicas, so two failures make one alert.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('alert:' || $1, 0))")
-            .bind(job)
-            .execute(&mut *tx)
-            .await?;
-        let recent: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM alerts WHERE job = $1 AND kind = 'JOB_FAILED'
-                            AND created_at > clock_timestamp() - make_interval(secs => $2))",
-        )
-        .bind(job)
-        .bind(self.window.as_secs_f64())
-        .fetch_one(&mut *tx)
-        .await?;
+        db::alerts::lock_job(&mut tx, job).await?;
+        let recent = db::alerts::raised_within(&mut tx, job, self.window.as_secs_f64()).await?;
         if recent {
             tx.commit().await?;
             metrics::counter!("alerts_suppressed_total", "job" => job.to_owned()).increment(1);
             return Ok(Routed::Suppressed);
         }
         let summary: String = summary.chars().take(2_000).collect();
-        let (id, at): (i64, OffsetDateTime) = sqlx::query_as(
-            "INSERT INTO alerts (kind, job, summary) VALUES ('JOB_FAILED', $1, $2) RETURNING id, created_at",
-        )
-        .bind(job)
-        .bind(&summary)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (id, at) = db::alerts::insert_job_failed(&mut tx, job, &summary).await?;
         tx.commit().await?;
 
         let time = at.format(&Rfc3339).unwrap_or_default();
@@ -92,12 +75,7 @@ impl AlertRouter {
                 }
             }
         }
-        sqlx::query("UPDATE alerts SET delivered_to = $2, delivery_error = $3 WHERE id = $1")
-            .bind(id)
-            .bind(&delivered_to)
-            .bind(&delivery_error)
-            .execute(&self.pool)
-            .await?;
+        db::alerts::set_delivery(&self.pool, id, &delivered_to, delivery_error.as_deref()).await?;
         metrics::counter!("alerts_sent_total", "job" => job.to_owned()).increment(1);
         Ok(Routed::Sent { id, delivered_to })
     }

@@ -156,13 +156,8 @@ pub fn prune_job_runs() -> JobDefinition {
         timeout: Duration::from_secs(300),
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
-                let r = sqlx::query(
-                    "DELETE FROM job_runs WHERE started_at < now() - make_interval(days => $1) AND status <> 'RUNNING'",
-                )
-                .bind(JOB_RUNS_RETENTION_DAYS)
-                .execute(&ctx.pool)
-                .await?;
-                Ok(json!({ "deleted": r.rows_affected() }))
+                let deleted = db::runs::prune_runs(&ctx.pool, JOB_RUNS_RETENTION_DAYS).await?;
+                Ok(json!({ "deleted": deleted }))
             })
         }),
     }
@@ -179,13 +174,7 @@ pub fn prune_sessions() -> JobDefinition {
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let sessions = db::sessions::delete_expired(&ctx.pool).await?;
-                let throttle = sqlx::query(
-                    "DELETE FROM login_throttle WHERE window_started_at < now() - interval '1 day'
-                       AND (locked_until IS NULL OR locked_until < now())",
-                )
-                .execute(&ctx.pool)
-                .await?
-                .rows_affected();
+                let throttle = db::throttle::prune_throttle(&ctx.pool).await?;
                 Ok(json!({ "sessions": sessions, "throttleRows": throttle }))
             })
         }),

@@ -51,13 +51,10 @@ pub struct PgCache(pub PgPool);
 impl ResponseCache for PgCache {
     fn get<'a>(&'a self, key: &'a str) -> llm::BoxFuture<'a, Option<ChatResponse>> {
         Box::pin(async move {
-            let v: Option<Value> =
-                sqlx::query_scalar("SELECT response FROM llm_cache WHERE key = $1")
-                    .bind(key)
-                    .fetch_optional(&self.0)
-                    .await
-                    .ok()
-                    .flatten();
+            let v = db::alerts::cached_response(&self.0, key)
+                .await
+                .ok()
+                .flatten();
             v.and_then(|v| serde_json::from_value(v).ok())
         })
     }
@@ -66,12 +63,7 @@ impl ResponseCache for PgCache {
             let Ok(v) = serde_json::to_value(r) else {
                 return;
             };
-            if let Err(e) = sqlx::query("INSERT INTO llm_cache (key, response) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(key)
-                .bind(v)
-                .execute(&self.0)
-                .await
-            {
+            if let Err(e) = db::alerts::cache_response(&self.0, key, &v).await {
                 tracing::warn!(error = %e, "storing an LLM response in the cache failed");
             }
         })
