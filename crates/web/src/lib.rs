@@ -1,26 +1,12 @@
-//! Coursewright's HTTP surface: the JSON API, the server-rendered pages, sign-in, guards,
-//! health and metrics. This crate never depends on `llm` or `generate`: no route can call a
+//! Coursewright's HTTP surface, by plane: [`control`] (staff authoring and publishing),
+//! [`learner`] (the player), [`platform`] (tenants, operations, health, the OpenAPI
+//! document), and [`kit`], what they share (sign-in, guards, errors, extractors, pages). This crate never depends on `llm` or `generate`: no route can call a
 //! generator, because it cannot compile.
 
-pub mod admin;
-pub mod auth;
-pub mod content;
-pub mod content_pages;
-pub mod courses;
-pub mod csrf;
-pub mod delivery;
-pub mod error;
-pub mod extract;
-pub mod health;
-pub mod hot;
-pub mod jobs;
-pub mod learn;
-pub mod metrics;
-pub mod openapi;
-pub mod ops;
-pub mod pages;
+pub mod control;
+pub mod kit;
+pub mod learner;
 pub mod platform;
-pub mod sessions;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,7 +27,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::WebError;
+pub use kit::error::WebError;
 
 /// The web server's settings.
 #[derive(Debug, Clone)]
@@ -87,9 +73,9 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     pub metrics: PrometheusHandle,
     /// Published packages, parsed once (they never change).
-    pub packages: Arc<delivery::PackageCache>,
+    pub packages: Arc<learner::packages::PackageCache>,
     /// Sessions and learners' views, kept in memory while invalidations are heard.
-    pub hot: Arc<hot::Hot>,
+    pub hot: Arc<learner::hot::Hot>,
 }
 
 impl AppState {
@@ -98,7 +84,7 @@ impl AppState {
             pool,
             objects,
             config: Arc::new(config),
-            metrics: metrics::install(),
+            metrics: kit::metrics::install(),
             packages: Arc::default(),
             hot: Arc::default(),
         }
@@ -137,35 +123,37 @@ async fn not_found() -> WebError {
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let routes = Router::new()
-        .merge(health::router())
-        .merge(sessions::router())
-        .merge(admin::router())
-        .merge(learn::router())
-        .merge(delivery::router())
-        .merge(courses::router())
-        .merge(platform::router())
-        .merge(jobs::router())
-        .merge(content::router())
-        .merge(content_pages::router())
-        .merge(ops::router())
-        .merge(openapi::router())
+        .merge(platform::health::router())
+        .merge(kit::sessions::router())
+        .merge(control::home::router())
+        .merge(control::users::router())
+        .merge(control::audit::router())
+        .merge(control::authoring::api::router())
+        .merge(control::authoring::pages::router())
+        .merge(control::courses::router())
+        .merge(control::jobs::router())
+        .merge(learner::player::api::router())
+        .merge(learner::player::pages::router())
+        .merge(platform::tenants::router())
+        .merge(platform::ops::router())
+        .merge(platform::openapi::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/json-viewer.js", get(json_viewer))
-        .route_layer(middleware::from_fn(metrics::track))
+        .route_layer(middleware::from_fn(kit::metrics::track))
         .fallback(not_found);
 
     // Each `layer` wraps everything added before it: the last one added runs first.
     routes
-        .layer(middleware::from_fn_with_state(state.clone(), csrf::require_same_origin))
+        .layer(middleware::from_fn_with_state(state.clone(), kit::csrf::require_same_origin))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             state.config.request_timeout,
         ))
-        .layer(middleware::from_fn(pages::consume_flash))
-        .layer(middleware::from_fn(extract::refuse_nul_in_uri))
-        .layer(middleware::from_fn(error::shape_errors))
+        .layer(middleware::from_fn(kit::pages::consume_flash))
+        .layer(middleware::from_fn(kit::extract::refuse_nul_in_uri))
+        .layer(middleware::from_fn(kit::error::shape_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

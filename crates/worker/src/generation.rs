@@ -138,6 +138,7 @@ pub struct GenerateSyllabus {
 }
 
 impl GenerateSyllabus {
+    #[tracing::instrument(name = "generate_syllabus", skip_all)]
     async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
         let JobSpec::GenerateSyllabus { brief_id } = spec(&self.pool, &input).await? else {
             return Err(JobFailure::new("bad_input", "not a syllabus job"));
@@ -216,6 +217,7 @@ pub struct GenerateContent {
 }
 
 impl GenerateContent {
+    #[tracing::instrument(name = "generate_content", skip_all)]
     async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
         let JobSpec::GenerateContent {
             syllabus_id,
@@ -318,6 +320,7 @@ pub struct Regenerate {
 }
 
 impl Regenerate {
+    #[tracing::instrument(name = "regenerate", skip_all)]
     async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
         let JobSpec::Regenerate { artifact_id, .. } = spec(&self.pool, &input).await? else {
             return Err(JobFailure::new("bad_input", "not a regeneration job"));

@@ -237,6 +237,7 @@ impl Worker {
     }
 
     /// Runs one claimed job to its end: [`Worker::run_executor`], then [`Ran::finish`].
+    #[tracing::instrument(name = "job", skip_all, fields(job = %job.id, kind = %job.kind, tenant = %job.tenant_id))]
     pub async fn execute(&self, job: Job) -> Finished {
         self.run_executor(job).await.finish().await
     }

@@ -108,7 +108,7 @@ pub async fn create_user(
 /// Hashes on a blocking thread: argon2 takes tens of milliseconds of CPU.
 pub async fn hash(password: &Password) -> anyhow::Result<String> {
     let p = password.expose().to_owned();
-    tokio::task::spawn_blocking(move || web::auth::hash_password_blocking(&p)).await?
+    tokio::task::spawn_blocking(move || web::kit::auth::hash_password_blocking(&p)).await?
 }
 
 pub async fn verify_audit(config: &Config) -> anyhow::Result<ExitCode> {

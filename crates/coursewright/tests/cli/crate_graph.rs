@@ -106,3 +106,127 @@ fn web_never_depends_on_llm_or_generate() {
         );
     }
 }
+
+/// Every path a Rust file names: `a::b::c` as written, and `use a::{b, c::d}` expanded.
+fn paths_named(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let flat: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // `use p::{a, b::c, self}` becomes `p::a p::b::c p`.
+    let mut expanded = String::new();
+    let mut rest = flat.as_str();
+    while let Some(i) = rest.find("::{") {
+        let start = rest[..i]
+            .rfind(|c: char| !(ident(c) || c == ':'))
+            .map_or(0, |s| s + 1);
+        let prefix = &rest[start..i];
+        expanded.push_str(&rest[..start]);
+        let Some(close) = rest[i..].find('}') else {
+            break;
+        };
+        for item in rest[i + 3..i + close].split(',') {
+            let item = item.split(" as ").next().unwrap_or("").trim();
+            match item {
+                "" => {}
+                "self" => expanded.push_str(&format!(" {prefix} ")),
+                _ => expanded.push_str(&format!(" {prefix}::{item} ")),
+            }
+        }
+        rest = &rest[i + close + 1..];
+    }
+    expanded.push_str(rest);
+    for word in expanded.split(|c: char| !(ident(c) || c == ':')) {
+        if word.contains("::") {
+            out.insert(word.trim_matches(':').to_owned());
+        }
+    }
+    out
+}
+
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let p = entry.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn the_learner_plane_cannot_reach_building_or_publishing() {
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
+    // What the learner plane may use: its own modules and the shared kit.
+    let mut named = BTreeSet::new();
+    for dir in ["learner", "kit"] {
+        for f in rust_files(&web.join(dir)) {
+            let text = std::fs::read_to_string(&f).expect("read source");
+            for p in paths_named(&text) {
+                named.insert((p, f.display().to_string()));
+            }
+        }
+    }
+    assert!(
+        named.iter().any(|(p, _)| p.starts_with("app::learning")),
+        "the scan sees the learner plane's calls into app::learning"
+    );
+    assert!(
+        named.iter().any(|(p, _)| p == "db::packages::LearnerView"),
+        "the scan expands grouped imports"
+    );
+    // Building, publishing, archiving and authoring, in the use cases and in data access.
+    let forbidden = [
+        "app::publishing",
+        "app::authoring",
+        "crate::control",
+        "db::artifacts",
+        "db::jobs",
+        "db::packages::insert",
+        "db::packages::next_version",
+        "db::packages::try_lock_builds",
+        "db::packages::lock_version",
+        "db::packages::lock_active",
+        "db::packages::point_course",
+        "db::packages::set_archived",
+        "packages::insert",
+        "packages::point_course",
+        "packages::set_archived",
+    ];
+    let reached: Vec<_> = named
+        .iter()
+        .filter(|(p, _)| {
+            forbidden
+                .iter()
+                .any(|f| p == f || p.starts_with(&format!("{f}::")))
+        })
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "the learner plane (web/src/learner, web/src/kit) must not build or publish: {reached:?}"
+    );
+}
+
+#[test]
+fn the_path_scan_sees_what_a_file_names() {
+    let named = paths_named(
+        "use app::publishing::{self, build_package as build};\n// app::authoring in a comment\nlet _ = db::packages::point_course(&pool);",
+    );
+    for p in [
+        "app::publishing",
+        "app::publishing::build_package",
+        "db::packages::point_course",
+    ] {
+        assert!(named.contains(p), "{p} in {named:?}");
+    }
+    assert!(!named.iter().any(|p| p.starts_with("app::authoring")));
+}

@@ -89,7 +89,7 @@ impl Engine {
             .await
             .expect("tenant"),
         };
-        let hash = web::auth::hash_password_blocking("a long enough password").expect("hash");
+        let hash = web::kit::auth::hash_password_blocking("a long enough password").expect("hash");
         db::users::create(
             &self.db.pool,
             db::users::NewUser {

@@ -105,7 +105,7 @@ async fn repeated_failures_back_off_with_retry_after_even_for_the_right_password
     let t = app.tenant("acme").await;
     app.user(&t, "ada@acme.test", Role::Admin).await;
 
-    for i in 1..web::auth::ACCOUNT_THRESHOLD {
+    for i in 1..web::kit::auth::ACCOUNT_THRESHOLD {
         let res = app.login_with(&app.client, "ada@acme.test", "guess").await;
         assert_eq!(res.status(), 401, "attempt {i}");
     }
@@ -129,7 +129,7 @@ async fn repeated_failures_back_off_with_retry_after_even_for_the_right_password
     assert_eq!(app.count("sessions").await, 0);
 
     // An unknown email locks the same way, so throttling reveals nothing either.
-    for _ in 0..web::auth::ACCOUNT_THRESHOLD {
+    for _ in 0..web::kit::auth::ACCOUNT_THRESHOLD {
         app.login_with(&app.client, "ghost@acme.test", "guess")
             .await;
     }
@@ -438,7 +438,7 @@ async fn thirty_racing_wrong_passwords_check_no_more_than_the_threshold() {
     );
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert!(
-        refused >= 30 - web::auth::ACCOUNT_THRESHOLD as usize,
+        refused >= 30 - web::kit::auth::ACCOUNT_THRESHOLD as usize,
         "{statuses:?}"
     );
     let checked = app
@@ -449,7 +449,7 @@ async fn thirty_racing_wrong_passwords_check_no_more_than_the_threshold() {
         .count();
     assert_eq!(
         checked,
-        web::auth::ACCOUNT_THRESHOLD as usize,
+        web::kit::auth::ACCOUNT_THRESHOLD as usize,
         "only the admitted attempts had their password checked"
     );
 

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{self, Caller, ClientAddr, cookie, cookie_name};
-use crate::error::WebError;
-use crate::extract::{Form, Json, Query};
-use crate::pages::{self, Layout, PageCtx, render, safe_next};
+use crate::kit::auth::{self, Caller, ClientAddr, cookie, cookie_name};
+use crate::kit::error::WebError;
+use crate::kit::extract::{Form, Json, Query};
+use crate::kit::pages::{self, Layout, PageCtx, render, safe_next};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/me", get(me))
 }
 
+#[tracing::instrument(skip_all)]
 async fn root(caller: Option<Caller>) -> Redirect {
     Redirect::to(caller.map_or("/login", |c| c.home()))
 }
@@ -43,6 +44,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn login_page(ctx: PageCtx, Query(q): Query<NextQuery>) -> Result<Response, WebError> {
     if let Some(c) = &ctx.caller {
         return Ok(Redirect::to(c.home()).into_response());
@@ -62,6 +64,7 @@ struct LoginForm {
     next: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn login_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -122,6 +125,7 @@ async fn login_form(
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn logout_form(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -156,6 +160,7 @@ fn caller_json(c: &Caller) -> serde_json::Value {
     })
 }
 
+#[tracing::instrument(skip_all)]
 async fn login_json(
     State(state): State<AppState>,
     addr: ClientAddr,
@@ -172,6 +177,7 @@ async fn login_json(
     Ok(res)
 }
 
+#[tracing::instrument(skip_all)]
 async fn logout_json(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -187,6 +193,7 @@ async fn logout_json(
     Ok(res)
 }
 
+#[tracing::instrument(skip_all)]
 async fn me(caller: Caller) -> axum::Json<serde_json::Value> {
     axum::Json(json!({ "user": caller_json(&caller) }))
 }

@@ -18,7 +18,7 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::WebError;
+use crate::kit::error::WebError;
 use crate::{AppState, LocalAddr};
 
 fn authority_of(origin: &str) -> Option<&str> {

@@ -1,121 +1,22 @@
-//! Learner delivery: the read-only course APIs, enrollment,
-//! progress and quiz grading. Learners read only the active published version of a course;
-//! a course with no pointer is "not published" (404), whatever versions exist.
-//!
-//! Packages never change, so each is loaded once per process and kept parsed with its
-//! learner JSON ready to send; responses carry the package hash as a strong ETag.
+//! The learner API: `/api/learn/…`. Responses of a package carry its hash as a strong ETag.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use app::learning::{self, QuizRef};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use db::packages::{self, LearnerView};
+use db::packages;
 use domain::CoursePackage;
-use domain::package::redact_quiz;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::{enroll_caller, grade, mark, open};
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::WebError;
-use crate::extract::{Json, Path};
-
-/// Packages kept in memory; beyond this the cache starts over.
-const CACHE_ENTRIES: usize = 256;
-
-/// A package loaded, checked against its hash, and prepared for learners.
-pub struct Loaded {
-    pub package: CoursePackage,
-    pub hash: String,
-    /// The whole package as learners may read it (quiz answers removed).
-    pub learner_json: Bytes,
-    /// Each lesson's learner JSON, by 0-based position.
-    pub lesson_json: Vec<Bytes>,
-}
-
-/// Immutable packages by id.
-#[derive(Default)]
-pub struct PackageCache {
-    entries: Mutex<HashMap<Uuid, Arc<Loaded>>>,
-}
-
-impl PackageCache {
-    fn cached(&self, id: Uuid) -> Option<Arc<Loaded>> {
-        self.entries.lock().ok()?.get(&id).cloned()
-    }
-
-    /// The package `id`, from memory or loaded once from the database.
-    pub async fn get(&self, pool: &db::PgPool, id: Uuid) -> Result<Arc<Loaded>, WebError> {
-        if let Some(hit) = self.cached(id) {
-            return Ok(hit);
-        }
-        let (body, hash) = packages::body(pool, id)
-            .await?
-            .ok_or_else(|| WebError::not_found("course package"))?;
-        let loaded = Arc::new(prepare(body, hash)?);
-        if let Ok(mut map) = self.entries.lock() {
-            if map.len() >= CACHE_ENTRIES {
-                map.clear();
-            }
-            map.insert(id, loaded.clone());
-        }
-        Ok(loaded)
-    }
-}
-
-fn prepare(body: Value, hash: String) -> Result<Loaded, WebError> {
-    let package: CoursePackage = serde_json::from_value(body)
-        .map_err(|e| WebError::Internal(anyhow::anyhow!("stored package does not parse: {e}")))?;
-    let (_, actual) = domain::package::canonical(&package);
-    if actual != hash {
-        return Err(WebError::Internal(anyhow::anyhow!(
-            "stored package fails its integrity check (hash {actual}, recorded {hash})"
-        )));
-    }
-    let learner_json = Bytes::from(package.for_learner().to_string());
-    let total = package.lessons.len();
-    let lesson_json = (1..=total)
-        .map(|i| Bytes::from(lesson_value(&package, i).to_string()))
-        .collect();
-    Ok(Loaded {
-        package,
-        hash,
-        learner_json,
-        lesson_json,
-    })
-}
-
-/// One lesson as the lesson API returns it: the lesson, its quiz without answers, its
-/// module, and where previous and next lead.
-fn lesson_value(p: &CoursePackage, index: usize) -> Value {
-    let Some((lesson, quiz)) = p.lesson(index) else {
-        return Value::Null;
-    };
-    let mut quiz = quiz.map(|q| serde_json::to_value(q).unwrap_or_default());
-    if let Some(q) = quiz.as_mut() {
-        redact_quiz(q);
-    }
-    let module = p.module(&lesson.module_id);
-    let total = p.lessons.len();
-    json!({
-        "courseId": p.course_id,
-        "version": p.version,
-        "index": index,
-        "total": total,
-        "module": module.map(|m| json!({ "id": m.id, "title": m.title })),
-        "lesson": lesson,
-        "quiz": quiz,
-        "previous": (index > 1).then(|| index - 1),
-        "next": (index < total).then(|| index + 1),
-    })
-}
+use crate::kit::auth::Caller;
+use crate::kit::error::WebError;
+use crate::kit::extract::{Json, Path};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -126,29 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/learn/progress", post(record_progress))
         .route("/api/learn/progress/{course}", get(progress))
         .route("/api/learn/quiz-attempts", post(attempt))
-}
-
-pub(crate) fn not_published() -> WebError {
-    learning::not_published().into()
-}
-
-/// The caller's view of a course and its active package; 404 when it is not published
-/// for the caller's tenant.
-pub(crate) async fn open(
-    state: &AppState,
-    caller: &Caller,
-    course_id: Uuid,
-) -> Result<(LearnerView, Arc<Loaded>), WebError> {
-    let view = state
-        .hot
-        .learner_view(&state.pool, caller.tenant_id, course_id, caller.user_id)
-        .await?
-        .ok_or_else(not_published)?;
-    let loaded = state
-        .packages
-        .get(&state.pool, view.active.package_id)
-        .await?;
-    Ok((view, loaded))
 }
 
 /// A JSON body with the package hash as its ETag, or 304 when the client has it.
@@ -187,6 +65,7 @@ fn immutable_json(headers: &HeaderMap, hash: &str, body: Bytes) -> Response {
         .into_response()
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -204,6 +83,7 @@ async fn list(
     Ok(axum::Json(json!({ "items": items })))
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn course(
     State(state): State<AppState>,
     caller: Caller,
@@ -218,6 +98,7 @@ async fn course(
     ))
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn lesson(
     State(state): State<AppState>,
     caller: Caller,
@@ -237,23 +118,13 @@ async fn lesson(
     Ok(immutable_json(&headers, &loaded.hash, body.clone()))
 }
 
-/// Enrolls the caller; true when this created the enrollment.
-pub(crate) async fn enroll_caller(
-    state: &AppState,
-    caller: &Caller,
-    course_id: Uuid,
-) -> Result<bool, WebError> {
-    let created = learning::enroll(&state.pool, &caller.actor(), course_id).await?;
-    state.hot.forget_learner(caller.user_id);
-    Ok(created)
-}
-
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct EnrollBody {
     course_id: Uuid,
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn enroll(
     State(state): State<AppState>,
     caller: Caller,
@@ -310,28 +181,7 @@ fn resolve_lesson(
     }
 }
 
-/// Marks a lesson complete (or not) for the caller and returns their progress.
-pub(crate) async fn mark(
-    state: &AppState,
-    caller: &Caller,
-    course_id: Uuid,
-    lesson_id: &str,
-    completed: bool,
-    version: i32,
-) -> Result<(), WebError> {
-    learning::record_progress(
-        &state.pool,
-        &caller.actor(),
-        course_id,
-        lesson_id,
-        completed,
-        version,
-    )
-    .await?;
-    state.hot.forget_learner(caller.user_id);
-    Ok(())
-}
-
+#[tracing::instrument(skip_all, level = "debug")]
 async fn record_progress(
     State(state): State<AppState>,
     caller: Caller,
@@ -393,6 +243,7 @@ async fn progress_value(
     }))
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn progress(
     State(state): State<AppState>,
     caller: Caller,
@@ -412,27 +263,7 @@ pub(crate) struct AttemptBody {
     answers: Vec<Option<u8>>,
 }
 
-pub(crate) use learning::Graded;
-
-/// Grades `answers` against the active version's quiz for a lesson and stores the attempt.
-pub(crate) async fn grade(
-    state: &AppState,
-    caller: &Caller,
-    course_id: Uuid,
-    view: &LearnerView,
-    loaded: &Loaded,
-    index: usize,
-    answers: &[Option<u8>],
-) -> Result<Graded, WebError> {
-    let quiz = QuizRef {
-        course_id,
-        package_id: view.active.package_id,
-        package: &loaded.package,
-        index,
-    };
-    Ok(learning::grade_quiz(&state.pool, &caller.actor(), quiz, view.enrolled, answers).await?)
-}
-
+#[tracing::instrument(skip_all, level = "debug")]
 async fn attempt(
     State(state): State<AppState>,
     caller: Caller,

@@ -17,11 +17,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::content::STAFF;
-use crate::error::WebError;
-use crate::extract::{Form, Path};
-use crate::pages::{JsonBlock, Layout, PageCtx, go, render};
+use crate::control::authoring::api::STAFF;
+use crate::kit::auth::Caller;
+use crate::kit::error::WebError;
+use crate::kit::extract::{Form, Path};
+use crate::kit::pages::{JsonBlock, Layout, PageCtx, go, render};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,11 +43,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The page an artifact is reviewed on.
-fn page_of(a: &Artifact) -> String {
-    if a.kind.is_syllabus() {
-        format!("/admin/syllabi/{}", a.id)
-    } else {
-        format!("/admin/content/{}", a.id)
+/// The page of artifact `id` in `family`: where a form about it returns.
+fn page_of(family: Family, id: Uuid) -> String {
+    match family {
+        Family::Syllabus => format!("/admin/syllabi/{id}"),
+        Family::Content => format!("/admin/content/{id}"),
     }
 }
 
@@ -101,6 +101,7 @@ impl BriefPage {
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn brief_form(ctx: PageCtx) -> Result<Response, WebError> {
     staff(&ctx)?;
     render(&BriefPage {
@@ -113,6 +114,7 @@ async fn brief_form(ctx: PageCtx) -> Result<Response, WebError> {
     })
 }
 
+#[tracing::instrument(skip_all)]
 async fn brief_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -220,6 +222,7 @@ struct SyllabiPage {
     rows: Vec<Row>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn syllabi(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
     let filter = artifacts::Filter {
@@ -408,6 +411,7 @@ async fn diff_against_previous(
     )))
 }
 
+#[tracing::instrument(skip_all)]
 async fn syllabus_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -518,6 +522,7 @@ fn family_of(ctx: &PageCtx) -> Family {
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn review_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -536,8 +541,7 @@ async fn review_form(
     };
     let family = family_of(&ctx);
     let actor = caller.actor();
-    let a = authoring::load(&state.pool, &actor, family, id).await?;
-    let back = page_of(&a);
+    let back = page_of(family, id);
     match authoring::review(&state.pool, &actor, family, id, approve, Some(&f.note)).await {
         Ok(a) => Ok(go(
             back,
@@ -558,6 +562,7 @@ async fn review_form(
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn content_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -583,6 +588,7 @@ async fn content_form(
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn approve_all(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -678,6 +684,7 @@ async fn content_view(
     Ok(res)
 }
 
+#[tracing::instrument(skip_all)]
 async fn content_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -693,6 +700,7 @@ struct EditForm {
     body: String,
 }
 
+#[tracing::instrument(skip_all)]
 async fn edit_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -701,7 +709,6 @@ async fn edit_form(
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
     let actor = caller.actor();
-    let parent = authoring::load(&state.pool, &actor, Family::Content, id).await?;
     let result = match serde_json::from_str::<Value>(&f.body) {
         Err(e) => Err(WebError::Unprocessable(format!(
             "the JSON does not parse: {e}"
@@ -716,7 +723,9 @@ async fn edit_form(
             &format!("Saved as version {}, a new draft.", created.version),
         )),
         Err(e) if e.refusal().is_some() => {
+            // Refused: the form again, with what was typed and why.
             let m = e.refusal().unwrap_or_default().to_owned();
+            let parent = authoring::load(&state.pool, &actor, Family::Content, id).await?;
             content_view(&state, &ctx, parent, Some(f.body), Some(m)).await
         }
         Err(e) => Err(e),
@@ -729,6 +738,7 @@ struct RegenerateForm {
     instruction: String,
 }
 
+#[tracing::instrument(skip_all)]
 async fn regenerate_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -738,8 +748,7 @@ async fn regenerate_form(
     let caller = staff(&ctx)?;
     let family = family_of(&ctx);
     let actor = caller.actor();
-    let a = authoring::load(&state.pool, &actor, family, id).await?;
-    let back = page_of(&a);
+    let back = page_of(family, id);
     match authoring::regenerate(&state.pool, &actor, family, id, &f.instruction).await {
         Ok(_) => Ok(go(
             back,

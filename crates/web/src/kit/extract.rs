@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::WebError;
+use crate::kit::error::WebError;
 
 fn from_status(status: StatusCode, text: String) -> WebError {
     match status {

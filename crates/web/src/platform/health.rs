@@ -11,8 +11,8 @@ use db::migrate::SchemaState;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::WebError;
+use crate::kit::auth::Caller;
+use crate::kit::error::WebError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The process is alive; says nothing about its dependencies.
+#[tracing::instrument(skip_all, level = "debug")]
 async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
@@ -29,6 +30,7 @@ async fn healthz() -> impl IntoResponse {
 /// Ready to serve: the database answers and its schema is this binary's. Anyone may ask; only
 /// a signed-in platform owner is told why not (the schema and the database's errors are
 /// nobody else's business).
+#[tracing::instrument(skip_all, level = "debug")]
 async fn readyz(
     State(state): State<AppState>,
     // A session that cannot be looked up (the database is down) is nobody: never a 500 here.
@@ -65,6 +67,7 @@ async fn readyz(
     (status, axum::Json(body)).into_response()
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(

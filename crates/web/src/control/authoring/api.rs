@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::WebError;
-use crate::extract::{Json, Path, Query};
+use crate::kit::auth::Caller;
+use crate::kit::error::WebError;
+use crate::kit::extract::{Json, Path, Query};
 
 pub(crate) const STAFF: &[Role] = &[Role::Admin, Role::Reviewer];
 
@@ -48,6 +48,7 @@ pub(crate) fn violations(v: domain::Violations) -> WebError {
     app::AppError::from(v).into()
 }
 
+#[tracing::instrument(skip_all)]
 async fn create_brief(
     State(state): State<AppState>,
     caller: Caller,
@@ -81,6 +82,7 @@ struct ListQuery {
     kind: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn list_syllabi(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,6 +98,7 @@ async fn list_syllabi(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 async fn list_content(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,6 +127,7 @@ async fn list_content(
     Ok(axum::Json(json!({ "items": items })))
 }
 
+#[tracing::instrument(skip_all)]
 async fn get_syllabus(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,6 +137,7 @@ async fn get_syllabus(
     Ok(axum::Json(json!({ "artifact": a })))
 }
 
+#[tracing::instrument(skip_all)]
 async fn get_content(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,6 +174,7 @@ async fn review(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 async fn approve_syllabus(
     State(state): State<AppState>,
     caller: Caller,
@@ -178,6 +184,7 @@ async fn approve_syllabus(
     review(&state, &caller, Family::Syllabus, id, true, r.note).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn reject_syllabus(
     State(state): State<AppState>,
     caller: Caller,
@@ -187,6 +194,7 @@ async fn reject_syllabus(
     review(&state, &caller, Family::Syllabus, id, false, r.note).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn approve_content(
     State(state): State<AppState>,
     caller: Caller,
@@ -196,6 +204,7 @@ async fn approve_content(
     review(&state, &caller, Family::Content, id, true, r.note).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn reject_content(
     State(state): State<AppState>,
     caller: Caller,
@@ -224,6 +233,7 @@ async fn edit(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 async fn edit_syllabus(
     State(state): State<AppState>,
     caller: Caller,
@@ -233,6 +243,7 @@ async fn edit_syllabus(
     edit(&state, &caller, Family::Syllabus, id, e.body).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn edit_content(
     State(state): State<AppState>,
     caller: Caller,
@@ -242,6 +253,7 @@ async fn edit_content(
     edit(&state, &caller, Family::Content, id, e.body).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn request_content(
     State(state): State<AppState>,
     caller: Caller,
@@ -271,6 +283,7 @@ async fn regenerate(
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "job": job }))))
 }
 
+#[tracing::instrument(skip_all)]
 async fn regenerate_syllabus(
     State(state): State<AppState>,
     caller: Caller,
@@ -280,6 +293,7 @@ async fn regenerate_syllabus(
     regenerate(&state, &caller, Family::Syllabus, id, &r.instruction).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn regenerate_content(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::WebError;
-use crate::extract::{Path, Query};
-use crate::pages::{self, JsonBlock, Layout, PageCtx, render, url_encode};
+use crate::kit::auth::Caller;
+use crate::kit::error::WebError;
+use crate::kit::extract::{Path, Query};
+use crate::kit::pages::{self, JsonBlock, Layout, PageCtx, render, stamp, url_encode};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -113,6 +113,7 @@ fn minimal(j: &Job) -> Value {
     })
 }
 
+#[tracing::instrument(skip_all)]
 async fn list_json(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,6 +150,7 @@ async fn output_value(
     Ok(Some((meta, value)))
 }
 
+#[tracing::instrument(skip_all)]
 async fn get_json(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,6 +161,7 @@ async fn get_json(
     Ok(axum::Json(json!({ "job": job, "output": output })))
 }
 
+#[tracing::instrument(skip_all)]
 async fn trigger_json(
     State(state): State<AppState>,
     caller: Caller,
@@ -171,6 +174,7 @@ async fn trigger_json(
     Ok(axum::Json(json!({ "job": job })))
 }
 
+#[tracing::instrument(skip_all)]
 async fn retry_json(
     State(state): State<AppState>,
     caller: Caller,
@@ -202,12 +206,7 @@ struct JobsPage {
     newer_href: Option<String>,
 }
 
-fn stamp(t: time::OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(0).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
+#[tracing::instrument(skip_all)]
 async fn list_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -255,6 +254,7 @@ struct JobPage {
     blocks: Vec<JsonBlock>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn job_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -319,6 +319,7 @@ fn back_with(id: Uuid, message: &str) -> Response {
     res
 }
 
+#[tracing::instrument(skip_all)]
 async fn trigger_form(
     State(state): State<AppState>,
     caller: Caller,
@@ -336,6 +337,7 @@ async fn trigger_form(
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn retry_form(
     State(state): State<AppState>,
     caller: Caller,

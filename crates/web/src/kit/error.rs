@@ -217,10 +217,13 @@ pub async fn shape_errors(req: Request, next: Next) -> Response {
                 Some(q) => format!("{path}?{q}"),
                 None => path,
             };
-            return Redirect::to(&format!("/login?next={}", crate::pages::url_encode(&here)))
-                .into_response();
+            return Redirect::to(&format!(
+                "/login?next={}",
+                crate::kit::pages::url_encode(&here)
+            ))
+            .into_response();
         }
-        let html = crate::pages::error_page(status, &body.message);
+        let html = crate::kit::pages::error_page(status, &body.message);
         parts.headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),

@@ -56,7 +56,10 @@ const fn public(mut o: Op) -> Op {
 }
 
 fn ops() -> Vec<Op> {
-    use crate::{content, delivery, platform, sessions};
+    use crate::control::authoring::api as authoring;
+    use crate::kit::sessions;
+    use crate::learner::player::api as player;
+    use crate::platform::tenants;
     vec![
         public(with_body(
             op(
@@ -95,7 +98,7 @@ fn ops() -> Vec<Op> {
                 "/api/platform/tenants",
                 "Create a tenant (platform owners)",
             ),
-            body::<platform::NewTenant>,
+            body::<tenants::NewTenant>,
         ),
         with_query(
             op(
@@ -137,7 +140,7 @@ fn ops() -> Vec<Op> {
                 "/api/admin/syllabi/{id}/approve",
                 "Approve a draft syllabus",
             ),
-            body::<content::Review>,
+            body::<authoring::Review>,
         ),
         with_body(
             op(
@@ -145,7 +148,7 @@ fn ops() -> Vec<Op> {
                 "/api/admin/syllabi/{id}/reject",
                 "Reject a draft syllabus",
             ),
-            body::<content::Review>,
+            body::<authoring::Review>,
         ),
         with_body(
             op(
@@ -153,7 +156,7 @@ fn ops() -> Vec<Op> {
                 "/api/admin/syllabi/{id}/edit",
                 "A new draft version",
             ),
-            body::<content::Edit>,
+            body::<authoring::Edit>,
         ),
         op(
             "post",
@@ -162,7 +165,7 @@ fn ops() -> Vec<Op> {
         ),
         with_body(
             op("post", "/api/admin/syllabi/{id}/regenerate", "Regenerate"),
-            body::<content::RegenerateBody>,
+            body::<authoring::RegenerateBody>,
         ),
         with_query(
             op("get", "/api/admin/content", "Lessons, quizzes and projects"),
@@ -179,11 +182,11 @@ fn ops() -> Vec<Op> {
         ),
         with_body(
             op("post", "/api/admin/content/{id}/approve", "Approve a draft"),
-            body::<content::Review>,
+            body::<authoring::Review>,
         ),
         with_body(
             op("post", "/api/admin/content/{id}/reject", "Reject a draft"),
-            body::<content::Review>,
+            body::<authoring::Review>,
         ),
         with_body(
             op(
@@ -191,11 +194,11 @@ fn ops() -> Vec<Op> {
                 "/api/admin/content/{id}/edit",
                 "A new draft version",
             ),
-            body::<content::Edit>,
+            body::<authoring::Edit>,
         ),
         with_body(
             op("post", "/api/admin/content/{id}/regenerate", "Regenerate"),
-            body::<content::RegenerateBody>,
+            body::<authoring::RegenerateBody>,
         ),
         op("get", "/api/courses", "The tenant's courses"),
         op(
@@ -236,11 +239,11 @@ fn ops() -> Vec<Op> {
         ),
         with_body(
             op("post", "/api/learn/enroll", "Enroll"),
-            body::<delivery::EnrollBody>,
+            body::<player::EnrollBody>,
         ),
         with_body(
             op("post", "/api/learn/progress", "Record a lesson's progress"),
-            body::<delivery::ProgressBody>,
+            body::<player::ProgressBody>,
         ),
         op(
             "get",
@@ -249,7 +252,7 @@ fn ops() -> Vec<Op> {
         ),
         with_body(
             op("post", "/api/learn/quiz-attempts", "Submit a quiz"),
-            body::<delivery::AttemptBody>,
+            body::<player::AttemptBody>,
         ),
         public(op("get", "/healthz", "Alive")),
         public(op("get", "/readyz", "Ready to serve")),

@@ -9,8 +9,8 @@ use axum::response::{Html, IntoResponse, Response};
 use domain::Role;
 
 use crate::AppState;
-use crate::auth::{Caller, cookie};
-use crate::error::WebError;
+use crate::kit::auth::{Caller, cookie};
+use crate::kit::error::WebError;
 
 const FLASH_COOKIE: &str = "cw_flash";
 
@@ -110,6 +110,20 @@ where
 }
 
 /// Renders a template into an HTML response.
+/// The one way a page shows a moment: `2026-12-01 20:05:09 UTC`.
+pub fn stamp(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 pub fn render<T: Template>(t: &T) -> Result<Response, WebError> {
     let html = t.render().map_err(|e| WebError::Internal(e.into()))?;
     Ok(Html(html).into_response())

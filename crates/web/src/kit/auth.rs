@@ -15,7 +15,7 @@ use domain::{AuditAction, Email, Password, Role};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::WebError;
+use crate::kit::error::WebError;
 
 /// Failures within the window before an account is locked.
 pub const ACCOUNT_THRESHOLD: i32 = 5;

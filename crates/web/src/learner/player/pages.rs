@@ -15,11 +15,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::delivery::{self, Loaded};
-use crate::error::WebError;
-use crate::extract::{Form, Path, Query};
-use crate::pages::{Layout, PageCtx, go, render};
+use crate::kit::auth::Caller;
+use crate::learner::packages::Loaded;
+
+use crate::kit::error::WebError;
+use crate::kit::extract::{Form, Path, Query};
+use crate::kit::pages::{Layout, PageCtx, go, render};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -97,6 +98,7 @@ struct HomePage {
     courses: Vec<CatalogueCard>,
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
     let entries = packages::catalogue(&state.pool, caller.tenant_id, caller.user_id).await?;
@@ -172,13 +174,14 @@ fn done_count(p: &CoursePackage, view: &LearnerView) -> usize {
         .count()
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn overview(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(course_id): Path<Uuid>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = delivery::open(&state, &caller, course_id).await?;
+    let (view, loaded) = super::open(&state, &caller, course_id).await?;
     let p = &loaded.package;
     let modules = p
         .modules
@@ -219,13 +222,14 @@ async fn overview(
     })
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn enroll_form(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(course_id): Path<Uuid>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let created = delivery::enroll_caller(&state, &caller, course_id).await?;
+    let created = super::enroll_caller(&state, &caller, course_id).await?;
     Ok(go(
         format!("/learn/{course_id}/lesson/1"),
         if created {
@@ -268,13 +272,14 @@ fn lesson_or_404(loaded: &Loaded, index: usize) -> Result<(&Lesson, usize), WebE
     Ok((lesson, quiz.map_or(0, |q| q.questions.len())))
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn lesson_page(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((course_id, index)): Path<(Uuid, usize)>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = delivery::open(&state, &caller, course_id).await?;
+    let (view, loaded) = super::open(&state, &caller, course_id).await?;
     let p = &loaded.package;
     let (lesson, questions) = lesson_or_404(&loaded, index)?;
     let title_at = |i: usize| p.lesson(i).map(|(l, _)| (i, l.title.as_str()));
@@ -304,6 +309,7 @@ struct CompleteForm {
     completed: Option<String>,
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn complete_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -311,7 +317,7 @@ async fn complete_form(
     Form(f): Form<CompleteForm>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = delivery::open(&state, &caller, course_id).await?;
+    let (view, loaded) = super::open(&state, &caller, course_id).await?;
     let (lesson, _) = lesson_or_404(&loaded, index)?;
     if !view.enrolled {
         return Ok(go(
@@ -320,7 +326,7 @@ async fn complete_form(
         ));
     }
     let completed = f.completed.as_deref() != Some("false");
-    delivery::mark(
+    super::mark(
         &state,
         &caller,
         course_id,
@@ -387,6 +393,7 @@ struct QuizQuery {
     attempt: Option<Uuid>,
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn quiz_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -394,7 +401,7 @@ async fn quiz_page(
     Query(q): Query<QuizQuery>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = delivery::open(&state, &caller, course_id).await?;
+    let (view, loaded) = super::open(&state, &caller, course_id).await?;
     let p = &loaded.package;
     let (lesson, quiz) = p
         .lesson(index)
@@ -456,6 +463,7 @@ async fn quiz_page(
     })
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn quiz_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -463,7 +471,7 @@ async fn quiz_form(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = delivery::open(&state, &caller, course_id).await?;
+    let (view, loaded) = super::open(&state, &caller, course_id).await?;
     let (_, quiz) = loaded
         .package
         .lesson(index)
@@ -488,8 +496,7 @@ async fn quiz_form(
     if answers.iter().all(Option::is_none) {
         return Ok(go(back, "Choose an answer for at least one question."));
     }
-    let graded =
-        delivery::grade(&state, &caller, course_id, &view, &loaded, index, &answers).await?;
+    let graded = super::grade(&state, &caller, course_id, &view, &loaded, index, &answers).await?;
     let a = &graded.attempt;
     Ok(go(
         format!("{back}?attempt={}", a.id),
@@ -509,13 +516,14 @@ struct ProjectPage {
     project: Project,
 }
 
+#[tracing::instrument(skip_all, level = "debug")]
 async fn project_page(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((course_id, module_id)): Path<(Uuid, String)>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (_, loaded) = delivery::open(&state, &caller, course_id).await?;
+    let (_, loaded) = super::open(&state, &caller, course_id).await?;
     let p = &loaded.package;
     let project = p
         .project(&module_id)

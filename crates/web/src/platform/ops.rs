@@ -9,8 +9,8 @@ use axum::routing::get;
 use domain::Role;
 
 use crate::AppState;
-use crate::error::WebError;
-use crate::pages::{Layout, PageCtx, render};
+use crate::kit::error::WebError;
+use crate::kit::pages::{Layout, PageCtx, render};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/ops", get(page))
@@ -56,6 +56,7 @@ struct OpsPage {
     failures: Vec<Failure>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
     let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
     caller.require_role(&[Role::Admin])?;

@@ -17,14 +17,14 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::content::STAFF;
-use crate::content_pages::staff;
-use crate::error::WebError;
-use crate::extract::Path;
-use crate::learn::{LessonView, lesson_view};
-use crate::pages::go;
-use crate::pages::{JsonBlock, Layout, PageCtx, render};
+use crate::control::authoring::api::STAFF;
+use crate::control::authoring::pages::staff;
+use crate::kit::auth::Caller;
+use crate::kit::error::WebError;
+use crate::kit::extract::Path;
+use crate::kit::pages::go;
+use crate::kit::pages::{JsonBlock, Layout, PageCtx, render, stamp};
+use crate::learner::player::pages::{LessonView, lesson_view};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -64,6 +64,7 @@ fn summary_json(c: &CourseSummary) -> Value {
     })
 }
 
+#[tracing::instrument(skip_all)]
 async fn api_list(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,6 +76,7 @@ async fn api_list(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 async fn api_versions(
     State(state): State<AppState>,
     caller: Caller,
@@ -95,6 +97,7 @@ async fn api_versions(
     })))
 }
 
+#[tracing::instrument(skip_all)]
 async fn api_version(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,6 +114,7 @@ async fn api_version(
     Ok(res)
 }
 
+#[tracing::instrument(skip_all)]
 async fn api_build(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,6 +124,7 @@ async fn api_build(
     Ok((StatusCode::CREATED, axum::Json(row)))
 }
 
+#[tracing::instrument(skip_all)]
 async fn api_publish(
     State(state): State<AppState>,
     caller: Caller,
@@ -142,6 +147,7 @@ async fn publish(
     Ok(done)
 }
 
+#[tracing::instrument(skip_all)]
 async fn api_archive(
     State(state): State<AppState>,
     caller: Caller,
@@ -160,6 +166,7 @@ struct ListPage {
     courses: Vec<CourseSummary>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn list_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
     let courses = courses::list(&state.pool, caller.tenant_id).await?;
@@ -204,17 +211,7 @@ pub(crate) fn human_size(bytes: i32) -> String {
     }
 }
 
-fn when(t: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
-
+#[tracing::instrument(skip_all)]
 async fn course_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -238,7 +235,7 @@ async fn course_page(
             VersionLine {
                 short_hash: row.content_hash.chars().take(12).collect(),
                 size: human_size(row.size_bytes),
-                created: when(row.created_at),
+                created: stamp(row.created_at),
                 publish_label: (open && is_admin).then_some(match active {
                     Some(a) if a > row.version => "Roll back to",
                     _ => "Publish",
@@ -273,6 +270,7 @@ struct VersionPage {
     block: JsonBlock,
 }
 
+#[tracing::instrument(skip_all)]
 async fn version_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -290,7 +288,7 @@ async fn version_page(
     render(&VersionPage {
         layout: ctx.layout(format!("{} · version {}", row.title, row.version)),
         size: human_size(row.size_bytes),
-        created: when(row.created_at),
+        created: stamp(row.created_at),
         minutes: package.minutes(),
         block: JsonBlock::new(
             "Package JSON",
@@ -303,6 +301,7 @@ async fn version_page(
     })
 }
 
+#[tracing::instrument(skip_all)]
 async fn download(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -326,6 +325,7 @@ async fn download(
         .into_response())
 }
 
+#[tracing::instrument(skip_all)]
 async fn build_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -355,6 +355,7 @@ fn refused(e: app::AppError, back: String, what: &str) -> Result<Response, WebEr
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn publish_form(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -375,6 +376,7 @@ async fn publish_form(
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn archive_form(
     State(state): State<AppState>,
     ctx: PageCtx,

@@ -1,4 +1,4 @@
-//! The control plane's home: dashboard, users and the audit log.
+//! The tenant's audit log, filtered and paged, as a page and as JSON.
 
 use askama::Template;
 use axum::Router;
@@ -9,138 +9,18 @@ use db::audit::{AuditEntry, AuditFilter};
 use domain::{AuditAction, Role};
 use serde::Deserialize;
 use serde_json::json;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::WebError;
-use crate::extract::{Path, Query};
-use crate::pages::{Layout, PageCtx, render, url_encode};
+use crate::kit::auth::Caller;
+use crate::kit::error::WebError;
+use crate::kit::extract::Query;
+use crate::kit::pages::{Layout, PageCtx, render, stamp, url_encode};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin", get(dashboard))
-        .route("/admin/users", get(users_page))
         .route("/admin/audit", get(audit_page))
-        .route("/api/admin/users", get(users_json))
-        .route("/api/admin/users/{id}", get(user_json))
         .route("/api/admin/audit", get(audit_json))
-}
-
-/// A row of a list, formatted for a page.
-struct ActivityRow {
-    created_at: String,
-    action: String,
-    actor: String,
-}
-
-#[derive(Template)]
-#[template(path = "admin_home.html")]
-struct Dashboard {
-    layout: Layout,
-    tenant_name: String,
-    tenant_slug: String,
-    user_count: usize,
-    admin_count: usize,
-    reviewer_count: usize,
-    learner_count: usize,
-    recent: Vec<ActivityRow>,
-}
-
-fn stamp(t: time::OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
-
-async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
-    let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
-    caller.require_role(&[Role::Admin, Role::Reviewer])?;
-    let users = db::users::list_in_tenant(&state.pool, caller.tenant_id).await?;
-    let count = |r: Role| users.iter().filter(|u| u.role == r).count();
-    let recent = if caller.role == Role::Admin {
-        let f = AuditFilter {
-            limit: 8,
-            ..Default::default()
-        };
-        db::audit::list(&state.pool, caller.tenant_id, &f)
-            .await?
-            .into_iter()
-            .map(|e| ActivityRow {
-                created_at: stamp(e.created_at),
-                action: e.action,
-                actor: e.actor_email.unwrap_or_default(),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    render(&Dashboard {
-        layout: ctx.layout("Dashboard"),
-        tenant_name: caller.tenant_name.clone(),
-        tenant_slug: caller.tenant_slug.clone(),
-        user_count: users.len(),
-        admin_count: count(Role::Admin),
-        reviewer_count: count(Role::Reviewer),
-        learner_count: count(Role::Learner),
-        recent,
-    })
-}
-
-struct UserRow {
-    email: String,
-    display_name: String,
-    role: Role,
-    created: String,
-}
-
-#[derive(Template)]
-#[template(path = "users.html")]
-struct UsersPage {
-    layout: Layout,
-    users: Vec<UserRow>,
-}
-
-async fn users_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
-    let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
-    caller.require_role(&[Role::Admin])?;
-    let users = db::users::list_in_tenant(&state.pool, caller.tenant_id)
-        .await?
-        .into_iter()
-        .map(|u| UserRow {
-            email: u.email,
-            display_name: u.display_name,
-            role: u.role,
-            created: stamp(u.created_at),
-        })
-        .collect();
-    render(&UsersPage {
-        layout: ctx.layout("Users"),
-        users,
-    })
-}
-
-async fn users_json(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<axum::Json<serde_json::Value>, WebError> {
-    caller.require_role(&[Role::Admin])?;
-    let users = db::users::list_in_tenant(&state.pool, caller.tenant_id).await?;
-    Ok(axum::Json(json!({ "items": users })))
-}
-
-async fn user_json(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<Uuid>,
-) -> Result<axum::Json<serde_json::Value>, WebError> {
-    caller.require_role(&[Role::Admin])?;
-    let user = db::users::get_in_tenant(&state.pool, caller.tenant_id, id)
-        .await?
-        .ok_or_else(|| WebError::not_found("user"))?;
-    Ok(axum::Json(json!({ "user": user })))
 }
 
 /// Audit filters as query parameters; blank means any.
@@ -200,6 +80,7 @@ async fn audit_page_rows(
     Ok((rows, next))
 }
 
+#[tracing::instrument(skip_all)]
 async fn audit_json(
     State(state): State<AppState>,
     caller: Caller,
@@ -232,6 +113,7 @@ struct AuditPage {
     newer_href: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn audit_page(
     State(state): State<AppState>,
     ctx: PageCtx,

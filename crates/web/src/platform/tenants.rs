@@ -10,14 +10,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::WebError;
-use crate::extract::Json;
+use crate::kit::auth::Caller;
+use crate::kit::error::WebError;
+use crate::kit::extract::Json;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/platform/tenants", get(list).post(create))
 }
 
+#[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -34,6 +35,7 @@ pub(crate) struct NewTenant {
     name: String,
 }
 
+#[tracing::instrument(skip_all)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
