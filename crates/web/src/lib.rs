@@ -64,30 +64,41 @@ impl Default for WebConfig {
     }
 }
 
-/// Everything a handler may need; cheap to clone.
+/// Everything a handler may need. Cheap to clone: one reference count, however many parts
+/// it holds (the router clones it for every request, several times).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+/// What [`AppState`] holds; reached through it by `Deref` (`state.pool`).
+pub struct Parts {
     pub pool: PgPool,
     /// Where job outputs are read from.
     pub objects: store::Objects,
-    pub config: Arc<WebConfig>,
+    pub config: WebConfig,
     pub metrics: PrometheusHandle,
     /// Published packages, parsed once (they never change).
-    pub packages: Arc<learner::packages::PackageCache>,
+    pub packages: learner::packages::PackageCache,
     /// Sessions and learners' views, kept in memory while invalidations are heard.
     pub hot: Arc<learner::hot::Hot>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(pool: PgPool, config: WebConfig, objects: store::Objects) -> Self {
-        Self {
+        Self(Arc::new(Parts {
             pool,
             objects,
-            config: Arc::new(config),
+            config,
             metrics: kit::metrics::install(),
-            packages: Arc::default(),
+            packages: Default::default(),
             hot: Arc::default(),
-        }
+        }))
     }
 }
 
