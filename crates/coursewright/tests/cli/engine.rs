@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use db::testing::TestDatabase;
 use domain::Role;
 use reqwest::Client;
 use serde_json::{Value, json};
+use test_support::TestDatabase;
 use worker::{Finished, Registry, Worker, WorkerConfig};
 
 struct Engine {

@@ -2,10 +2,10 @@
 //! through, only the newest version of a lineage reviewable, routes that name their kind,
 //! and concurrent edits and builds that answer 201 or 409, never 500.
 
-use db::testing::seed_approved_course;
 use domain::Role;
 use reqwest::Client;
 use serde_json::{Value, json};
+use test_support::seed::seed_approved_course;
 use uuid::Uuid;
 
 use crate::support::{TestApp, error_of};

@@ -173,7 +173,7 @@ async fn readyz_tells_only_a_signed_in_platform_owner_why() {
 
 #[tokio::test]
 async fn readyz_is_503_while_migrations_are_pending_and_200_once_applied() {
-    let server = db::testing::server_options();
+    let server = test_support::server_options();
     let name = format!("cw_test_empty_{}", uuid::Uuid::new_v4().simple());
     db::connect::create_database_if_missing(server.clone(), &name)
         .await

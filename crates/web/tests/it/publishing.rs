@@ -1,10 +1,10 @@
 //! Packaging, publishing and delivery: versions, the pointer, learner guards, enrollment,
 //! progress and quizzes, over HTTP against a real database.
 
-use db::testing::{insert_approved, seed_approved_course};
 use domain::{CoursePackage, Role};
 use reqwest::Client;
 use serde_json::{Value, json};
+use test_support::seed::{insert_approved, seed_approved_course};
 use uuid::Uuid;
 
 use crate::support::{TestApp, error_of};
@@ -200,7 +200,7 @@ async fn a_course_with_unapproved_parts_is_refused_naming_them_and_nothing_is_st
     let tenant = app.tenant("acme").await;
     let (admin, admin_user) = app.signed_in(&tenant, "admin@acme.test", Role::Admin).await;
     // The first lesson is still a draft and the first project was rejected.
-    let course = db::testing::seed_course_with(
+    let course = test_support::seed::seed_course_with(
         &app.db.pool,
         tenant.id,
         admin_user.id,

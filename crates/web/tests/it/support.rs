@@ -2,11 +2,11 @@
 
 use std::net::SocketAddr;
 
-use db::testing::TestDatabase;
 use db::users::User;
 use domain::{Email, Role, TenantName, TenantSlug};
 use reqwest::{Client, RequestBuilder, Response, redirect};
 use serde_json::{Value, json};
+use test_support::TestDatabase;
 use tokio::sync::oneshot;
 use web::{AppState, WebConfig};
 

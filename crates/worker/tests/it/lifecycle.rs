@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use db::jobs::{JobError, Start};
-use db::testing::TestDatabase;
 use serde_json::json;
+use test_support::TestDatabase;
 use uuid::Uuid;
 use worker::executor::BoxFuture;
 use worker::{Executor, Finished, JobFailure, JobInput, JobOutput, Registry, Worker, WorkerConfig};

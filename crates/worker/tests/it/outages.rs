@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use db::jobs::Start;
-use db::testing::TestDatabase;
+use test_support::TestDatabase;
 use tokio::sync::Notify;
 use worker::executor::BoxFuture;
 use worker::{Executor, Finished, JobFailure, JobInput, JobOutput, Registry, Worker, WorkerConfig};

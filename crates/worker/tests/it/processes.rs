@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use db::jobs::Start;
-use db::testing::TestDatabase;
+use test_support::TestDatabase;
 use uuid::Uuid;
 use worker::{Registry, Worker, WorkerConfig};
 

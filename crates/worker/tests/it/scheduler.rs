@@ -2,8 +2,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use db::testing::TestDatabase;
 use serde_json::{Value, json};
+use test_support::TestDatabase;
 use tokio::sync::{Mutex, watch};
 use worker::alerts::AlertRouter;
 use worker::schedule::RunContext;

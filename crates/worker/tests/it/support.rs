@@ -3,9 +3,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use db::jobs::{Created, NewJob, Start};
-use db::testing::TestDatabase;
 use domain::{JobKind, TenantName, TenantSlug};
 use serde_json::{Value, json};
+use test_support::TestDatabase;
 use uuid::Uuid;
 use worker::executor::BoxFuture;
 use worker::{Executor, JobFailure, JobInput, JobOutput};

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use db::jobs::Start;
-use db::testing::TestDatabase;
 use serde_json::json;
 use sqlx::Connection;
+use test_support::TestDatabase;
 use tokio::sync::Notify;
 use worker::alerts::AlertRouter;
 use worker::schedule::RunContext;
