@@ -33,7 +33,7 @@ pub struct TestDatabase {
     pub url: String,
     /// A URL that reaches this database as the runtime role (for `DATABASE_URL`).
     pub app_url: String,
-    server: PgConnectOptions,
+    pub(crate) server: PgConnectOptions,
 }
 
 /// The server the tests use, as connect options (no database chosen).

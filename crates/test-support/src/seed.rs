@@ -1,6 +1,7 @@
 //! Raw seeding, straight INSERTs as the owner: for tests about the database itself (grants,
 //! triggers, migrations) and for states the use cases cannot reach in a few steps (a course
-//! whose parts are half approved, a second approved version of one lineage).
+//! whose parts are half approved, a second approved version of one lineage). Everything
+//! else seeds through [`crate::TestApp`], which calls the `app` use cases.
 
 use sqlx::PgPool;
 

@@ -4,7 +4,8 @@
 use domain::{CoursePackage, Role};
 use reqwest::Client;
 use serde_json::{Value, json};
-use test_support::seed::{insert_approved, seed_approved_course};
+use test_support::actor_of;
+use test_support::seed::insert_approved;
 use uuid::Uuid;
 
 use crate::support::{TestApp, error_of};
@@ -25,8 +26,10 @@ async fn course() -> Course {
     let (learner, _) = app
         .signed_in(&tenant, "learner@acme.test", Role::Learner)
         .await;
-    let course =
-        seed_approved_course(&app.db.pool, tenant.id, admin_user.id, "Practical SQL", 4).await;
+    let course = app
+        .approved_course(&actor_of(&admin_user), "Practical SQL", 4)
+        .await
+        .course_id;
     Course {
         app,
         tenant,

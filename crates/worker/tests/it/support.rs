@@ -1,3 +1,6 @@
+//! What the worker tests share beyond `test-support`'s harness: job rows of made-up kinds,
+//! executors that echo, misbehave or sleep, and a file store to look into.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
