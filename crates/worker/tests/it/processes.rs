@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use db::jobs::Start;
-use test_support::{TestApp, TestDatabase, wait_until};
+use test_support::{TestApp, TestDatabase, wait_until, wait_until_some};
 use uuid::Uuid;
 use worker::{Registry, Worker, WorkerConfig};
 
@@ -75,6 +75,15 @@ async fn wait_for_status(db: &TestDatabase, id: Uuid, want: &str) {
     .await;
 }
 
+/// Reaps until a job is reaped (its lease has run out), and returns what was reaped.
+async fn reaped_once_the_lease_expires(db: &TestDatabase) -> Vec<db::jobs::Job> {
+    wait_until_some(Duration::from_secs(10), "the lease to expire", || async {
+        let reaped = db::jobs::reap(&db.pool).await.expect("reap");
+        (!reaped.is_empty()).then_some(reaped)
+    })
+    .await
+}
+
 fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &child.id().to_string()])
@@ -99,8 +108,7 @@ async fn a_worker_killed_mid_job_leaves_a_failed_job_that_is_never_rerun() {
 
     // Until the lease runs out the reaper leaves the job alone.
     assert!(db::jobs::reap(&db.pool).await.expect("reap").is_empty());
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
-    let reaped = db::jobs::reap(&db.pool).await.expect("reap");
+    let reaped = reaped_once_the_lease_expires(db).await;
     assert_eq!(
         reaped.iter().map(|j| j.id).collect::<Vec<_>>(),
         vec![job.id]
@@ -141,9 +149,12 @@ async fn a_worker_paused_past_its_lease_changes_nothing_when_it_resumes() {
     let child = spawn_child(db, &url, 1_500, 600);
     wait_for_status(db, job.id, "RUNNING").await;
     signal(&child, "-STOP");
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    let reaped = db::jobs::reap(&db.pool).await.expect("reap");
-    assert_eq!(reaped.len(), 1, "the paused worker's lease expired");
+    let reaped = reaped_once_the_lease_expires(db).await;
+    assert_eq!(
+        reaped.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![job.id],
+        "the paused worker's lease expired"
+    );
     signal(&child, "-CONT");
     let out = child.wait_with_output().expect("child");
     let stdout = String::from_utf8_lossy(&out.stdout);
