@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use llm::LlmProvider;
 
-use domain::Role;
 use serde_json::Value;
 use test_support::{TestApp, actor_of};
 use worker::Finished;
@@ -44,7 +43,8 @@ async fn a_second_identical_brief_is_drafted_from_the_llm_cache_without_calling_
     let provider = Arc::new(Counting::default());
     let app = TestApp::builder().provider(provider.clone()).start().await;
     let tenant = app.tenant("acme").await;
-    let admin = actor_of(&app.user(&tenant, "admin@acme.test", Role::Admin).await);
+    let (_, admin) = app.login_as_admin(&tenant).await;
+    let admin = actor_of(&admin);
 
     app.submit_brief(&admin, "Practical SQL", 4).await;
     assert_eq!(app.run_pending_jobs().await, [Finished::Completed]);
