@@ -14,7 +14,6 @@ pub mod roles;
 pub mod runs;
 pub mod sessions;
 pub mod tenants;
-pub mod testing;
 pub mod throttle;
 pub mod types;
 pub mod users;

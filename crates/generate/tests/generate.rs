@@ -2,6 +2,7 @@
 //! provider.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -171,17 +172,39 @@ async fn unparseable_answers_fail_the_same_way() {
     assert!(err.to_string().contains("not JSON"), "{err}");
 }
 
+/// A response cache in memory that counts its hits and stores.
 #[derive(Default)]
-struct MemoryCache(Mutex<HashMap<String, ChatResponse>>);
+struct MemoryCache {
+    entries: Mutex<HashMap<String, ChatResponse>>,
+    hits: AtomicUsize,
+    puts: AtomicUsize,
+}
+
+impl MemoryCache {
+    /// (hits, stores) so far.
+    fn counts(&self) -> (usize, usize) {
+        (
+            self.hits.load(Ordering::SeqCst),
+            self.puts.load(Ordering::SeqCst),
+        )
+    }
+}
 
 impl ResponseCache for MemoryCache {
     fn get<'a>(&'a self, key: &'a str) -> llm::BoxFuture<'a, Option<ChatResponse>> {
-        Box::pin(async move { self.0.lock().ok()?.get(key).cloned() })
+        Box::pin(async move {
+            let found = self.entries.lock().ok()?.get(key).cloned();
+            if found.is_some() {
+                self.hits.fetch_add(1, Ordering::SeqCst);
+            }
+            found
+        })
     }
     fn put<'a>(&'a self, key: &'a str, r: &'a ChatResponse) -> llm::BoxFuture<'a, ()> {
         Box::pin(async move {
-            if let Ok(mut m) = self.0.lock() {
+            if let Ok(mut m) = self.entries.lock() {
                 m.insert(key.to_owned(), r.clone());
+                self.puts.fetch_add(1, Ordering::SeqCst);
             }
         })
     }
@@ -197,13 +220,17 @@ async fn a_cached_replay_is_byte_identical_and_costs_nothing() {
         "gpt-4o-mini".into(),
         Duration::from_secs(5),
     );
-    let llm = Llm::new(Arc::new(p), Some(Arc::new(MemoryCache::default())), 2);
+    let cache = Arc::new(MemoryCache::default());
+    let llm = Llm::new(Arc::new(p), Some(cache.clone()), 2);
     let first = generate::syllabus(&llm, &brief(), &Options::cached())
         .await
         .expect("first");
+    assert_eq!(cache.counts(), (0, 1), "a miss, then the answer is stored");
+    assert_eq!(seen.lock().expect("lock").len(), 1);
     let again = generate::syllabus(&llm, &brief(), &Options::cached())
         .await
         .expect("replay");
+    assert_eq!(cache.counts(), (1, 1), "the replay is one cache hit");
     assert_eq!(
         serde_json::to_vec(&first.value).expect("json"),
         serde_json::to_vec(&again.value).expect("json")
@@ -227,6 +254,7 @@ async fn a_cached_replay_is_byte_identical_and_costs_nothing() {
         2,
         "bypassing the cache calls the provider"
     );
+    assert_eq!(cache.counts().0, 1, "bypassing the cache does not read it");
 }
 
 #[tokio::test]

@@ -5,10 +5,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use db::testing::TestDatabase;
 use domain::Role;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use test_support::TestDatabase;
 use uuid::Uuid;
 use worker::{Registry, Worker, WorkerConfig};
 
@@ -434,9 +434,14 @@ async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
     )
     .await;
     let admin = ids[0];
-    let course =
-        db::testing::seed_approved_course(&db.pool, t.id, admin, "Practical SQL for analysts", 4)
-            .await;
+    let course = test_support::seed::seed_approved_course(
+        &db.pool,
+        t.id,
+        admin,
+        "Practical SQL for analysts",
+        4,
+    )
+    .await;
     let actor = app::Actor {
         tenant_id: t.id,
         user_id: admin,
@@ -534,7 +539,7 @@ async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
     .await
     .expect("lesson");
     lesson["title"] = json!("Rewritten: first steps with SQL");
-    db::testing::insert_approved(
+    test_support::seed::insert_approved(
         &db.pool,
         t.id,
         admin,

@@ -2,7 +2,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use db::testing::TestDatabase;
+use test_support::TestDatabase;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coursewright");
 
@@ -49,12 +49,12 @@ struct EmptyDb {
 
 impl EmptyDb {
     async fn new() -> Self {
-        let server = db::testing::server_options();
+        let server = test_support::server_options();
         let name = format!("cw_test_empty_{}", uuid::Uuid::new_v4().simple());
         db::connect::create_database_if_missing(server.clone(), &name)
             .await
             .expect("create");
-        db::testing::ensure_runtime_role().await;
+        test_support::ensure_runtime_role().await;
         let at = |user: &str| {
             format!(
                 "postgres://{user}@{}:{}/{name}",
@@ -63,7 +63,7 @@ impl EmptyDb {
             )
         };
         let url = at(server.get_username());
-        let app_url = at(db::testing::TEST_RUNTIME_ROLE);
+        let app_url = at(test_support::TEST_RUNTIME_ROLE);
         Self { name, url, app_url }
     }
 }
@@ -72,7 +72,7 @@ impl Drop for EmptyDb {
     fn drop(&mut self) {
         let _ = Command::new("psql")
             .args([
-                &db::testing::server_url("postgres"),
+                &test_support::server_url("postgres"),
                 "-qXc",
                 &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
             ])
@@ -82,7 +82,7 @@ impl Drop for EmptyDb {
 
 #[tokio::test]
 async fn check_fails_with_a_clear_line_when_the_database_is_missing() {
-    let server = db::testing::server_options();
+    let server = test_support::server_options();
     let url = format!(
         "postgres://{}@{}:{}/cw_no_such_db_{}",
         server.get_username(),

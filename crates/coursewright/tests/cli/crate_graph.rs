@@ -5,22 +5,40 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// Every package `root` depends on, directly or not (normal, build and dev edges alike).
-fn closure(meta: &Value, root: &str) -> BTreeSet<String> {
+/// Which dependency edges a closure follows.
+#[derive(Clone, Copy, PartialEq)]
+enum Edges {
+    /// Normal and build edges: what the built crate links, what a route could call.
+    Production,
+    /// The root's dev edges too: what the crate's tests link. (A dependency's own
+    /// dev-dependencies are never linked into anything of the root.)
+    WithTests,
+}
+
+/// Every package `root` depends on, directly or not, along `edges`, never entering `skip`.
+fn closure(meta: &Value, root: &str, edges: Edges, skip: &[&str]) -> BTreeSet<String> {
     let packages = meta["packages"].as_array().expect("packages");
     let name_of: HashMap<&str, &str> = packages
         .iter()
         .filter_map(|p| Some((p["id"].as_str()?, p["name"].as_str()?)))
         .collect();
     let nodes = meta["resolve"]["nodes"].as_array().expect("resolve.nodes");
-    let deps: HashMap<&str, Vec<&str>> = nodes
+    // Per package: (dependency, whether the edge is dev-only).
+    let deps: HashMap<&str, Vec<(&str, bool)>> = nodes
         .iter()
         .filter_map(|n| {
             let id = n["id"].as_str()?;
-            let d = n["dependencies"]
+            let d = n["deps"]
                 .as_array()?
                 .iter()
-                .filter_map(Value::as_str)
+                .filter_map(|d| {
+                    let dev_only = d["dep_kinds"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .all(|k| k["kind"].as_str() == Some("dev"));
+                    Some((d["pkg"].as_str()?, dev_only))
+                })
                 .collect();
             Some((id, d))
         })
@@ -33,8 +51,16 @@ fn closure(meta: &Value, root: &str) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     let mut stack = vec![start];
     while let Some(id) = stack.pop() {
-        for d in deps.get(id).into_iter().flatten() {
-            if seen.insert(name_of.get(d).copied().unwrap_or(d).to_owned()) {
+        let follow_dev = edges == Edges::WithTests && id == start;
+        for d in deps
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|(_, dev_only)| follow_dev || !dev_only)
+            .map(|(d, _)| d)
+        {
+            let name = name_of.get(d).copied().unwrap_or(d);
+            if !skip.contains(&name) && seen.insert(name.to_owned()) {
                 stack.push(d);
             }
         }
@@ -71,7 +97,7 @@ fn web_never_depends_on_llm_or_generate() {
         String::from_utf8_lossy(&out.stderr)
     );
     let meta: Value = serde_json::from_slice(&out.stdout).expect("metadata json");
-    let web = closure(&meta, "web");
+    let web = closure(&meta, "web", Edges::Production, &[]);
     assert!(
         web.contains("db") && web.contains("domain"),
         "the check sees web's real graph: {web:?}"
@@ -82,7 +108,7 @@ fn web_never_depends_on_llm_or_generate() {
             "web must not depend on {forbidden}, directly or not"
         );
     }
-    let app = closure(&meta, "app");
+    let app = closure(&meta, "app", Edges::WithTests, &[]);
     assert!(app.contains("db") && app.contains("domain"), "{app:?}");
     for forbidden in ["llm", "generate", "worker", "web", "axum"] {
         assert!(
@@ -91,14 +117,40 @@ fn web_never_depends_on_llm_or_generate() {
         );
     }
     assert!(web.contains("app"), "web calls the use cases");
-    let generate = closure(&meta, "generate");
+    // web's tests run the real worker beside the router, through the shared harness and
+    // nothing else; and the harness is never linked into anything that ships.
+    let web_tests = closure(&meta, "web", Edges::WithTests, &["test-support"]);
+    for forbidden in ["llm", "generate", "worker"] {
+        assert!(
+            !web_tests.contains(forbidden),
+            "web's tests reach {forbidden} only through test-support"
+        );
+    }
+    for package in [
+        "domain",
+        "db",
+        "app",
+        "llm",
+        "generate",
+        "store",
+        "telemetry",
+        "web",
+        "worker",
+        "coursewright",
+    ] {
+        assert!(
+            !closure(&meta, package, Edges::Production, &[]).contains("test-support"),
+            "test-support is a dev-dependency only, yet {package} links it"
+        );
+    }
+    let generate = closure(&meta, "generate", Edges::WithTests, &[]);
     for other in ["db", "web", "worker", "store", "telemetry", "sqlx"] {
         assert!(
             !generate.contains(other),
             "generate depends on domain and llm only, not {other}"
         );
     }
-    let domain = closure(&meta, "domain");
+    let domain = closure(&meta, "domain", Edges::WithTests, &[]);
     for io in ["sqlx", "tokio", "axum", "reqwest"] {
         assert!(
             !domain.contains(io),

@@ -3,16 +3,20 @@
 
 use std::sync::Arc;
 
-use db::testing::TestDatabase;
 use domain::Role;
 use reqwest::Client;
 use serde_json::{Value, json};
-use worker::{Finished, Registry, Worker, WorkerConfig};
+use test_support::TestApp;
+use worker::Finished;
 
-struct Engine {
-    db: TestDatabase,
-    base: String,
-    worker: Worker,
+/// The shared harness with this file's HTTP shorthands.
+struct Engine(TestApp);
+
+impl std::ops::Deref for Engine {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.0
+    }
 }
 
 /// A provider whose every answer breaks the rules; it counts its calls.
@@ -52,27 +56,7 @@ impl Engine {
     }
 
     async fn start_with(provider: Arc<dyn llm::LlmProvider>) -> Self {
-        let db = TestDatabase::new().await;
-        let objects = store::Objects::in_memory();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = web::AppState::new(
-            db.app_pool.clone(),
-            web::WebConfig::default(),
-            objects.clone(),
-        );
-        tokio::spawn(web::serve(listener, state, std::future::pending()));
-        let llm = worker::generation::llm(db.app_pool.clone(), provider, 4);
-        let registry = worker::generation::register(Registry::new(), db.app_pool.clone(), llm);
-        let worker = Worker::new(
-            db.app_pool.clone(),
-            registry,
-            objects,
-            WorkerConfig::default(),
-        );
-        Self { db, base, worker }
+        Self(TestApp::builder().provider(provider).start().await)
     }
 
     async fn user(&self, tenant: &str, email: &str, role: Role) -> Client {
@@ -139,11 +123,7 @@ impl Engine {
 
     /// Runs every pending job; returns how each ended.
     async fn run_jobs(&self) -> Vec<Finished> {
-        let mut out = Vec::new();
-        while let Some((_, f)) = self.worker.run_one().await.expect("run") {
-            out.push(f);
-        }
-        out
+        self.run_pending_jobs().await
     }
 
     async fn count(&self, sql: &str) -> i64 {

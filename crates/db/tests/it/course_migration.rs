@@ -22,7 +22,7 @@ struct Scratch {
 
 impl Scratch {
     async fn new() -> Self {
-        let server = db::testing::server_options();
+        let server = test_support::server_options();
         let name = format!("cw_legacy_{}", Uuid::new_v4().simple());
         let mut admin = server
             .clone()
@@ -40,7 +40,7 @@ impl Scratch {
 
     async fn drop_it(self) {
         let _ = self.conn.close().await;
-        let server = db::testing::server_options();
+        let server = test_support::server_options();
         let mut admin = server.database("postgres").connect().await.expect("admin");
         admin
             .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())

@@ -1,9 +1,9 @@
 //! Integration tests of the db crate against a real PostgreSQL, a fresh database each.
 
 use db::audit::{self, AuditEvent, Verification};
-use db::testing::TestDatabase;
 use domain::{AuditAction, TenantName, TenantSlug};
 use serde_json::json;
+use test_support::TestDatabase;
 
 async fn tenant(db: &TestDatabase) -> uuid::Uuid {
     db::tenants::create(

@@ -5,9 +5,9 @@ use std::time::Duration;
 use db::audit::Verification;
 use db::jobs::{Created, NewJob, NewOutput, Start};
 use db::roles::{self, POLICY, Update};
-use db::testing::{TEST_RUNTIME_ROLE, TestDatabase};
 use domain::{Email, JobKind, Role, TenantName, TenantSlug};
 use serde_json::json;
+use test_support::{TEST_RUNTIME_ROLE, TestDatabase};
 
 /// The SQLSTATE of a failed statement.
 fn code(err: &sqlx::Error) -> String {
@@ -256,7 +256,8 @@ async fn the_runtime_role_cannot_update_an_approved_artifact() {
     let db = TestDatabase::new().await;
     let (tenant, admin) = tenant_and_admin(&db.app_pool).await;
     let course =
-        db::testing::seed_approved_course(&db.app_pool, tenant, admin, "Spreadsheets", 2).await;
+        test_support::seed::seed_approved_course(&db.app_pool, tenant, admin, "Spreadsheets", 2)
+            .await;
     let syllabus = db::artifacts::newest_approved_syllabus(&db.pool, tenant, course)
         .await
         .expect("query")
@@ -288,7 +289,8 @@ async fn the_runtime_role_cannot_update_an_approved_artifact() {
 async fn the_runtime_role_cannot_delete_a_course_package() {
     let db = TestDatabase::new().await;
     let (tenant, admin) = tenant_and_admin(&db.app_pool).await;
-    let course = db::testing::seed_approved_course(&db.app_pool, tenant, admin, "Pivots", 2).await;
+    let course =
+        test_support::seed::seed_approved_course(&db.app_pool, tenant, admin, "Pivots", 2).await;
     let built = store_package(&db.app_pool, tenant, course, admin, false).await;
     let e = refused(
         &db,
@@ -547,7 +549,7 @@ async fn the_runtime_role_can_run_the_whole_course_lifecycle() {
     );
     assert!(db::jobs::reap(pool).await.expect("reap").is_empty());
 
-    let course = db::testing::seed_approved_course(pool, tenant, admin, "Pivots", 2).await;
+    let course = test_support::seed::seed_approved_course(pool, tenant, admin, "Pivots", 2).await;
     let filter = db::artifacts::Filter {
         kinds: vec![db::types::ArtifactKind::Lesson],
         course_id: Some(course),

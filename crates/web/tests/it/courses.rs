@@ -2,10 +2,10 @@
 //! through, only the newest version of a lineage reviewable, routes that name their kind,
 //! and concurrent edits and builds that answer 201 or 409, never 500.
 
-use db::testing::seed_approved_course;
 use domain::Role;
 use reqwest::Client;
 use serde_json::{Value, json};
+use test_support::actor_of;
 use uuid::Uuid;
 
 use crate::support::{TestApp, error_of};
@@ -21,11 +21,10 @@ async fn seeded() -> Seeded {
     let app = TestApp::spawn().await;
     let tenant = app.tenant("acme").await;
     let (admin, user) = app.signed_in(&tenant, "admin@acme.test", Role::Admin).await;
-    let course = seed_approved_course(&app.db.pool, tenant.id, user.id, "Practical SQL", 4).await;
-    let syllabus = sqlx::query_scalar("SELECT id FROM artifacts WHERE kind = 'SYLLABUS'")
-        .fetch_one(&app.db.pool)
-        .await
-        .expect("syllabus");
+    let seeded = app
+        .approved_course(&actor_of(&user), "Practical SQL", 4)
+        .await;
+    let (course, syllabus) = (seeded.course_id, seeded.syllabus_id);
     Seeded {
         app,
         admin,
@@ -272,13 +271,11 @@ async fn approve_all_of_a_missing_or_foreign_syllabus_is_the_same_404() {
         .app
         .signed_in(&other, "admin@other.test", Role::Admin)
         .await;
-    let foreign = seed_approved_course(&s.app.db.pool, other.id, other_admin.id, "Theirs", 4).await;
-    let foreign_syllabus: Uuid =
-        sqlx::query_scalar("SELECT id FROM artifacts WHERE kind = 'SYLLABUS' AND course_id = $1")
-            .bind(foreign)
-            .fetch_one(&s.app.db.pool)
-            .await
-            .expect("foreign syllabus");
+    let foreign_syllabus = s
+        .app
+        .approved_course(&actor_of(&other_admin), "Theirs", 4)
+        .await
+        .syllabus_id;
     let mut answers = Vec::new();
     for id in [foreign_syllabus, Uuid::new_v4()] {
         let res = s

@@ -173,7 +173,7 @@ async fn readyz_tells_only_a_signed_in_platform_owner_why() {
 
 #[tokio::test]
 async fn readyz_is_503_while_migrations_are_pending_and_200_once_applied() {
-    let server = db::testing::server_options();
+    let server = test_support::server_options();
     let name = format!("cw_test_empty_{}", uuid::Uuid::new_v4().simple());
     db::connect::create_database_if_missing(server.clone(), &name)
         .await
@@ -298,20 +298,20 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         .await
         .expect("pg_stat_activity")
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while waiting().await == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the login never reached the database"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    test_support::wait_until(
+        std::time::Duration::from_secs(20),
+        "the login to reach the database",
+        || async { waiting().await > 0 },
+    )
+    .await;
     let stopping = app.stop();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert!(
-        tokio::net::TcpStream::connect(app.addr).await.is_err(),
-        "no new connections once stopping"
-    );
+    let addr = app.addr;
+    test_support::wait_until(
+        std::time::Duration::from_secs(5),
+        "the stopping server to refuse new connections",
+        || async { tokio::net::TcpStream::connect(addr).await.is_err() },
+    )
+    .await;
     assert!(
         !stopping.is_finished(),
         "the server waits for the in-flight request"

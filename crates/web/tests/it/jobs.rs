@@ -78,6 +78,8 @@ async fn an_admin_lists_inspects_and_triggers_a_job_once() {
     assert_eq!(ok.status(), 200);
     let body: Value = ok.json().await.expect("json");
     assert_eq!(body["job"]["status"], "PENDING");
+    // Queued is the effect under test; nothing here runs it.
+    app.expect_pending(1);
     let again = error_of(app.csrf_post(&admin, &url).send().await.expect("post")).await;
     assert_eq!((again.0, again.1.as_str()), (409, "conflict"));
     let retry = error_of(
@@ -238,6 +240,7 @@ async fn the_job_page_shows_a_read_only_viewer_and_only_the_allowed_buttons() {
         !page.contains("/trigger\""),
         "no trigger button once PENDING"
     );
+    app.expect_pending(1);
 
     let list = admin
         .get(app.url("/admin/jobs?status=PENDING"))
@@ -391,6 +394,7 @@ async fn twenty_concurrent_retries_of_one_failed_job_make_exactly_one_retry() {
         .await
         .expect("count");
     assert_eq!(retries, 1);
+    app.expect_pending(1);
 }
 
 #[tokio::test]
@@ -443,4 +447,5 @@ async fn a_failed_job_whose_retry_failed_too_is_not_retried_again_but_its_retry_
         .await
         .expect("post");
     assert_eq!(next.status(), 201, "the retry itself can be retried");
+    app.expect_pending(1);
 }

@@ -1,10 +1,11 @@
 //! Packaging, publishing and delivery: versions, the pointer, learner guards, enrollment,
 //! progress and quizzes, over HTTP against a real database.
 
-use db::testing::{insert_approved, seed_approved_course};
 use domain::{CoursePackage, Role};
 use reqwest::Client;
 use serde_json::{Value, json};
+use test_support::seed::insert_approved;
+use test_support::{actor_of, wait_until};
 use uuid::Uuid;
 
 use crate::support::{TestApp, error_of};
@@ -25,8 +26,10 @@ async fn course() -> Course {
     let (learner, _) = app
         .signed_in(&tenant, "learner@acme.test", Role::Learner)
         .await;
-    let course =
-        seed_approved_course(&app.db.pool, tenant.id, admin_user.id, "Practical SQL", 4).await;
+    let course = app
+        .approved_course(&actor_of(&admin_user), "Practical SQL", 4)
+        .await
+        .course_id;
     Course {
         app,
         tenant,
@@ -200,7 +203,7 @@ async fn a_course_with_unapproved_parts_is_refused_naming_them_and_nothing_is_st
     let tenant = app.tenant("acme").await;
     let (admin, admin_user) = app.signed_in(&tenant, "admin@acme.test", Role::Admin).await;
     // The first lesson is still a draft and the first project was rejected.
-    let course = db::testing::seed_course_with(
+    let course = test_support::seed::seed_course_with(
         &app.db.pool,
         tenant.id,
         admin_user.id,
@@ -937,30 +940,30 @@ async fn what_another_process_changes_reaches_learners_of_this_one() {
     c.build().await;
     c.build().await;
     assert_eq!(c.publish(1).await.status(), 200);
-    // Let the invalidation listener connect, then warm this process's caches.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The invalidation listener is connected once the runtime role has a session waiting
+    // on LISTEN; then warm this process's caches.
+    let listening = || async {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                            WHERE datname = current_database() AND query LIKE 'LISTEN%cw_cache%')",
+        )
+        .fetch_one(&c.app.db.pool)
+        .await
+        .expect("pg_stat_activity")
+    };
+    wait_until(WITHIN, "the cache listener to connect", listening).await;
     for _ in 0..3 {
         assert_eq!(c.learner_course(&c.learner).await.1["version"], 1);
     }
-    let until = |what: &'static str| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        move || {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{what} never reached this process"
-            )
-        }
-    };
 
     // Another replica moves the pointer straight in the database.
     app::publishing::publish(&c.app.db.pool, &c.admin_actor(), c.course, 2)
         .await
         .expect("publish elsewhere");
-    let check = until("the pointer move");
-    while c.learner_course(&c.learner).await.1["version"] != 2 {
-        check();
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until(WITHIN, "the pointer move to reach this process", || async {
+        c.learner_course(&c.learner).await.1["version"] == 2
+    })
+    .await;
 
     // Another replica enrolls the learner and records progress.
     let learner = app::Actor {
@@ -971,20 +974,16 @@ async fn what_another_process_changes_reaches_learners_of_this_one() {
     app::learning::enroll(&c.app.db.pool, &learner, c.course)
         .await
         .expect("enroll elsewhere");
-    let check = until("the enrollment");
-    loop {
+    wait_until(WITHIN, "the enrollment to reach this process", || async {
         let p: Value = c
             .get(&c.learner, &format!("/api/learn/progress/{}", c.course))
             .await
             .json()
             .await
             .expect("json");
-        if p["enrolled"] == true {
-            break;
-        }
-        check();
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        p["enrolled"] == true
+    })
+    .await;
 
     // A session ended elsewhere (a password reset, say) stops working here.
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
@@ -992,12 +991,16 @@ async fn what_another_process_changes_reaches_learners_of_this_one() {
         .execute(&c.app.db.pool)
         .await
         .expect("end sessions");
-    let check = until("the ended session");
-    while c.get(&c.learner, "/api/learn/courses").await.status() != 401 {
-        check();
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until(
+        WITHIN,
+        "the ended session to reach this process",
+        || async { c.get(&c.learner, "/api/learn/courses").await.status() == 401 },
+    )
+    .await;
 }
+
+/// How long a change made elsewhere may take to reach this process.
+const WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn learner_id(c: &Course) -> Uuid {
     sqlx::query_scalar("SELECT id FROM users WHERE email = 'learner@acme.test'")

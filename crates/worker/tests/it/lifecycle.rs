@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use db::jobs::{JobError, Start};
-use db::testing::TestDatabase;
 use serde_json::json;
+use test_support::{TestApp, wait_until};
 use uuid::Uuid;
 use worker::executor::BoxFuture;
 use worker::{Executor, Finished, JobFailure, JobInput, JobOutput, Registry, Worker, WorkerConfig};
@@ -37,8 +37,9 @@ impl Executor for Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_claimers_execute_two_thousand_jobs_exactly_once() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let n = 2_000_i64;
     sqlx::query(
         "INSERT INTO jobs (id, tenant_id, kind, status, target_type, target_id, instruction)
@@ -73,22 +74,10 @@ async fn eight_claimers_execute_two_thousand_jobs_exactly_once() {
             .await
         }));
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(240);
-    loop {
-        let open: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'RUNNING')")
-                .fetch_one(&db.pool)
-                .await
-                .expect("count");
-        if open == 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{open} jobs still open"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(Duration::from_secs(240), "every job to finish", || async {
+        app.open_jobs().await.is_empty()
+    })
+    .await;
     let _ = stop_tx.send(true);
     for w in workers {
         w.await.expect("join").expect("worker");
@@ -114,8 +103,9 @@ async fn eight_claimers_execute_two_thousand_jobs_exactly_once() {
 
 #[tokio::test]
 async fn a_completed_job_has_its_output_in_the_store_and_a_full_audit_trail() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let (dir, objects) = temp_store();
     let calls = Arc::new(AtomicUsize::new(0));
     let w = Worker::new(
@@ -124,7 +114,7 @@ async fn a_completed_job_has_its_output_in_the_store_and_a_full_audit_trail() {
         objects.clone(),
         WorkerConfig::default(),
     );
-    let job = job(&db, t, "ECHO", "one", Start::Requested).await;
+    let job = job(db, t, "ECHO", "one", Start::Requested).await;
     assert!(
         w.run_one().await.expect("run").is_none(),
         "a REQUESTED job is not claimable"
@@ -146,7 +136,7 @@ async fn a_completed_job_has_its_output_in_the_store_and_a_full_audit_trail() {
     let (ran, finished) = w.run_one().await.expect("run").expect("a job");
     assert_eq!((ran.id, finished), (job.id, Finished::Completed));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    let (status, error, output_ref) = status_of(&db, job.id).await;
+    let (status, error, output_ref) = status_of(db, job.id).await;
     assert_eq!((status.as_str(), error), ("COMPLETED", None));
     let path = output_ref.expect("output ref");
     assert!(
@@ -164,7 +154,7 @@ async fn a_completed_job_has_its_output_in_the_store_and_a_full_audit_trail() {
         .expect("output row");
     assert_eq!(hash, store::content_hash(&bytes));
     assert_eq!(
-        actions_for(&db, job.id).await,
+        actions_for(db, job.id).await,
         [
             "REGEN_JOB_CREATED",
             "REGEN_JOB_TRIGGERED",
@@ -181,8 +171,9 @@ async fn a_completed_job_has_its_output_in_the_store_and_a_full_audit_trail() {
 
 #[tokio::test]
 async fn every_kind_of_failure_ends_failed_with_a_structured_error_and_no_output() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let (dir, objects) = temp_store();
     let w = Worker::new(
         db.app_pool.clone(),
@@ -197,10 +188,10 @@ async fn every_kind_of_failure_ends_failed_with_a_structured_error_and_no_output
         ("NO_SUCH_KIND", "x", "unknown_kind"),
     ];
     for (kind, target, code) in cases {
-        let j = job(&db, t, kind, target, Start::Pending).await;
+        let j = job(db, t, kind, target, Start::Pending).await;
         let (_, finished) = w.run_one().await.expect("run").expect("a job");
         assert_eq!(finished, Finished::Failed(code.into()), "{target}");
-        let (status, error, output_ref) = status_of(&db, j.id).await;
+        let (status, error, output_ref) = status_of(db, j.id).await;
         let error = error.expect("error json");
         assert_eq!(
             (status.as_str(), error["code"].as_str()),
@@ -210,12 +201,12 @@ async fn every_kind_of_failure_ends_failed_with_a_structured_error_and_no_output
         assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert_eq!(output_ref, None);
         assert_eq!(
-            actions_for(&db, j.id).await.last().map(String::as_str),
+            actions_for(db, j.id).await.last().map(String::as_str),
             Some("REGEN_JOB_FAILED")
         );
     }
     let (_, error, _) = status_of(
-        &db,
+        db,
         sqlx::query_scalar("SELECT id FROM jobs WHERE target_id = 'error'")
             .fetch_one(&db.pool)
             .await
@@ -236,9 +227,10 @@ async fn every_kind_of_failure_ends_failed_with_a_structured_error_and_no_output
 
 #[tokio::test]
 async fn the_database_refuses_edits_deletes_and_backward_moves() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
-    let j = job(&db, t, "ECHO", "x", Start::Pending).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
+    let j = job(db, t, "ECHO", "x", Start::Pending).await;
     for sql in [
         "UPDATE jobs SET instruction = '{\"evil\":true}'",
         "UPDATE jobs SET kind = 'OTHER'",
@@ -261,14 +253,12 @@ async fn the_database_refuses_edits_deletes_and_backward_moves() {
     // Once in a few dozen runs the first claim right after the refused statements finds
     // nothing (seen in CI-like runs, not yet explained; the worker's poll covers it in
     // production). Poll as the worker would rather than fail on it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while w.run_one().await.expect("run").is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the pending job was never claimed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(5),
+        "the pending job to be claimed",
+        || async { w.run_one().await.expect("run").is_some() },
+    )
+    .await;
     for sql in [
         "UPDATE jobs SET status = 'FAILED', error = '{}'",
         "UPDATE jobs SET output_ref = 'other'",
@@ -283,13 +273,14 @@ async fn the_database_refuses_edits_deletes_and_backward_moves() {
             .await
             .is_err()
     );
-    assert_eq!(status_of(&db, j.id).await.0, "COMPLETED");
+    assert_eq!(status_of(db, j.id).await.0, "COMPLETED");
 }
 
 #[tokio::test]
 async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_machine() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let admin = Uuid::new_v4();
     sqlx::query("INSERT INTO users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, 'a@acme.test', 'x', 'ADMIN')")
         .bind(admin)
@@ -297,7 +288,7 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
         .execute(&db.pool)
         .await
         .expect("admin");
-    let first = job(&db, t, "MISBEHAVE", "error", Start::Requested).await;
+    let first = job(db, t, "MISBEHAVE", "error", Start::Requested).await;
     let mut tx = db.pool.begin().await.expect("begin");
     let again = db::jobs::create(
         &mut tx,
@@ -358,6 +349,8 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
         (retry.retry_of, retry.status.as_str()),
         (Some(first.id), "PENDING")
     );
+    // The retry stays queued: this test is about the state machine, not about running it.
+    app.expect_pending(1);
     assert_eq!(retry.instruction, first.instruction);
     let after: (String, serde_json::Value, Option<time::OffsetDateTime>) =
         sqlx::query_as("SELECT status, error, finished_at FROM jobs WHERE id = $1")
@@ -382,7 +375,7 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
         "a job is retried once"
     );
     assert!(
-        actions_for(&db, first.id)
+        actions_for(db, first.id)
             .await
             .contains(&"REGEN_JOB_RETRIED".to_owned())
     );
@@ -390,8 +383,9 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
 
 #[tokio::test]
 async fn a_failing_audit_insert_never_blocks_a_claim_a_completion_or_a_failure() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     // Every job audit row is refused, as a full disk or a broken constraint would.
     sqlx::raw_sql(
         "CREATE FUNCTION refuse_job_audit() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -416,23 +410,24 @@ async fn a_failing_audit_insert_never_blocks_a_claim_a_completion_or_a_failure()
         objects,
         WorkerConfig::default(),
     );
-    let ok = job(&db, t, "ECHO", "fine", Start::Pending).await;
+    let ok = job(db, t, "ECHO", "fine", Start::Pending).await;
     let (_, finished) = w.run_one().await.expect("run").expect("a job");
     assert_eq!(finished, Finished::Completed);
-    assert_eq!(status_of(&db, ok.id).await.0, "COMPLETED");
-    assert_eq!(actions_for(&db, ok.id).await, ["REGEN_JOB_CREATED"]);
+    assert_eq!(status_of(db, ok.id).await.0, "COMPLETED");
+    assert_eq!(actions_for(db, ok.id).await, ["REGEN_JOB_CREATED"]);
 
-    let bad = job(&db, t, "MISBEHAVE", "error", Start::Pending).await;
+    let bad = job(db, t, "MISBEHAVE", "error", Start::Pending).await;
     let (_, finished) = w.run_one().await.expect("run").expect("a job");
     assert_eq!(finished, Finished::Failed("validation_failed".into()));
-    assert_eq!(status_of(&db, bad.id).await.0, "FAILED");
-    assert_eq!(actions_for(&db, bad.id).await, ["REGEN_JOB_CREATED"]);
+    assert_eq!(status_of(db, bad.id).await.0, "FAILED");
+    assert_eq!(actions_for(db, bad.id).await, ["REGEN_JOB_CREATED"]);
 }
 
 #[tokio::test]
 async fn a_claim_writes_locked_then_started_and_a_finish_writes_its_metadata() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let (_dir, objects) = temp_store();
     let w = Worker::new(
         db.app_pool.clone(),
@@ -443,7 +438,7 @@ async fn a_claim_writes_locked_then_started_and_a_finish_writes_its_metadata() {
             ..WorkerConfig::default()
         },
     );
-    let j = job(&db, t, "MISBEHAVE", "error", Start::Pending).await;
+    let j = job(db, t, "MISBEHAVE", "error", Start::Pending).await;
     w.run_one().await.expect("run").expect("a job");
     let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
         "SELECT action, metadata FROM audit_log WHERE entity_type = 'job' AND entity_id = $1 ORDER BY id",

@@ -1,5 +1,6 @@
 //! Integration tests of the execution plane on a real PostgreSQL and real worker code.
 
+mod generation;
 mod lifecycle;
 mod outages;
 mod processes;

@@ -3,29 +3,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use db::jobs::Start;
-use db::testing::TestDatabase;
+use test_support::{TestApp, wait_until};
 use tokio::sync::Notify;
 use worker::executor::BoxFuture;
 use worker::{Executor, Finished, JobFailure, JobInput, JobOutput, Registry, Worker, WorkerConfig};
 
 use crate::proxy::Proxy;
 use crate::support::*;
-
-/// Waits for `condition` to hold, failing the test after `within`.
-async fn eventually<F, Fut>(within: Duration, what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn config(id: &str) -> WorkerConfig {
     WorkerConfig {
@@ -38,25 +25,26 @@ fn config(id: &str) -> WorkerConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completion_whose_reply_is_lost_keeps_its_output_and_reports_success() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let (dir, objects) = temp_store();
     let proxy = Proxy::start().await;
     let worker = Worker::new(
-        proxy.app_pool(&db),
+        proxy.app_pool(db),
         Registry::new().register(Echo(Arc::new(AtomicUsize::new(0)))),
         objects.clone(),
         config("lossy"),
     );
-    let j = job(&db, t, "ECHO", "lost-reply", Start::Pending).await;
+    let j = job(db, t, "ECHO", "lost-reply", Start::Pending).await;
     proxy.lose_reply_after(b"cw_complete_job").await;
     let run = tokio::spawn(async move { worker.run_one().await });
 
     // The completion commits; its reply is swallowed, then the connection is cut.
-    eventually(
+    wait_until(
         Duration::from_secs(20),
         "the completion committed",
-        || async { status_of(&db, j.id).await.0 == "COMPLETED" },
+        || async { status_of(db, j.id).await.0 == "COMPLETED" },
     )
     .await;
     assert_eq!(proxy.lost(), 1, "the reply of the completion was lost");
@@ -64,7 +52,7 @@ async fn a_completion_whose_reply_is_lost_keeps_its_output_and_reports_success()
 
     let (_, finished) = run.await.expect("join").expect("run").expect("a job ran");
     assert_eq!(finished, Finished::Completed);
-    let (status, _, output_ref) = status_of(&db, j.id).await;
+    let (status, _, output_ref) = status_of(db, j.id).await;
     assert_eq!(status, "COMPLETED");
     let path = output_ref.expect("output_ref");
     assert!(
@@ -100,34 +88,35 @@ impl Executor for Gated {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_during_an_outage_is_recorded_with_its_reason_once_the_database_returns() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let (dir, objects) = temp_store();
     let proxy = Proxy::start().await;
     let gate = Arc::new(Notify::new());
     let worker = Worker::new(
-        proxy.app_pool(&db),
+        proxy.app_pool(db),
         Registry::new().register(Gated(gate.clone())),
         objects,
         config("patient"),
     );
-    let j = job(&db, t, "GATED", "outage", Start::Pending).await;
+    let j = job(db, t, "GATED", "outage", Start::Pending).await;
     let run = tokio::spawn(async move { worker.run_one().await });
-    eventually(Duration::from_secs(20), "the job is claimed", || async {
-        status_of(&db, j.id).await.0 == "RUNNING"
+    wait_until(Duration::from_secs(20), "the job is claimed", || async {
+        status_of(db, j.id).await.0 == "RUNNING"
     })
     .await;
 
     proxy.down();
     gate.notify_one();
-    eventually(
+    wait_until(
         Duration::from_secs(20),
         "the worker tried to reach the database during the outage",
         || async { proxy.refused() >= 2 },
     )
     .await;
     assert_eq!(
-        status_of(&db, j.id).await.0,
+        status_of(db, j.id).await.0,
         "RUNNING",
         "nothing could be recorded while the database was away"
     );
@@ -135,7 +124,7 @@ async fn a_failure_during_an_outage_is_recorded_with_its_reason_once_the_databas
 
     let (_, finished) = run.await.expect("join").expect("run").expect("a job ran");
     assert_eq!(finished, Finished::Failed("upstream_refused".into()));
-    let (status, error, _) = status_of(&db, j.id).await;
+    let (status, error, _) = status_of(db, j.id).await;
     assert_eq!(status, "FAILED");
     let error = error.expect("error");
     assert_eq!(error["code"], "upstream_refused");

@@ -2,10 +2,10 @@
 //! with `--ignored child_worker` and its settings in the environment.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use db::jobs::Start;
-use db::testing::TestDatabase;
+use test_support::{TestApp, TestDatabase, wait_until, wait_until_some};
 use uuid::Uuid;
 use worker::{Registry, Worker, WorkerConfig};
 
@@ -67,11 +67,21 @@ fn spawn_child(db: &TestDatabase, store_url: &str, sleep_ms: u64, lease_ms: u64)
 }
 
 async fn wait_for_status(db: &TestDatabase, id: Uuid, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while status_of(db, id).await.0 != want {
-        assert!(Instant::now() < deadline, "job never became {want}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        Duration::from_secs(60),
+        &format!("the job to be {want}"),
+        || async { status_of(db, id).await.0 == want },
+    )
+    .await;
+}
+
+/// Reaps until a job is reaped (its lease has run out), and returns what was reaped.
+async fn reaped_once_the_lease_expires(db: &TestDatabase) -> Vec<db::jobs::Job> {
+    wait_until_some(Duration::from_secs(10), "the lease to expire", || async {
+        let reaped = db::jobs::reap(&db.pool).await.expect("reap");
+        (!reaped.is_empty()).then_some(reaped)
+    })
+    .await
 }
 
 fn signal(child: &Child, sig: &str) {
@@ -85,25 +95,25 @@ fn signal(child: &Child, sig: &str) {
 
 #[tokio::test]
 async fn a_worker_killed_mid_job_leaves_a_failed_job_that_is_never_rerun() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let (dir, objects) = temp_store();
     let url = format!("file://{}", dir.display());
-    let job = job(&db, t, "SLEEP", "long", Start::Pending).await;
-    let mut child = spawn_child(&db, &url, 60_000, 1_000);
-    wait_for_status(&db, job.id, "RUNNING").await;
+    let job = job(db, t, "SLEEP", "long", Start::Pending).await;
+    let mut child = spawn_child(db, &url, 60_000, 1_000);
+    wait_for_status(db, job.id, "RUNNING").await;
     signal(&child, "-KILL");
     let _ = child.wait();
 
     // Until the lease runs out the reaper leaves the job alone.
     assert!(db::jobs::reap(&db.pool).await.expect("reap").is_empty());
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
-    let reaped = db::jobs::reap(&db.pool).await.expect("reap");
+    let reaped = reaped_once_the_lease_expires(db).await;
     assert_eq!(
         reaped.iter().map(|j| j.id).collect::<Vec<_>>(),
         vec![job.id]
     );
-    let (status, error, output) = status_of(&db, job.id).await;
+    let (status, error, output) = status_of(db, job.id).await;
     assert_eq!((status.as_str(), output), ("FAILED", None));
     assert_eq!(error.expect("error")["code"], "worker_lost");
     assert!(files_under(&dir).is_empty(), "no output is visible");
@@ -117,7 +127,7 @@ async fn a_worker_killed_mid_job_leaves_a_failed_job_that_is_never_rerun() {
     );
     assert!(w.run_one().await.expect("run").is_none());
     assert_eq!(
-        actions_for(&db, job.id).await,
+        actions_for(db, job.id).await,
         [
             "REGEN_JOB_CREATED",
             "REGEN_JOB_LOCKED",
@@ -129,18 +139,22 @@ async fn a_worker_killed_mid_job_leaves_a_failed_job_that_is_never_rerun() {
 
 #[tokio::test]
 async fn a_worker_paused_past_its_lease_changes_nothing_when_it_resumes() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let (dir, _) = temp_store();
     let url = format!("file://{}", dir.display());
-    let job = job(&db, t, "SLEEP", "paused", Start::Pending).await;
+    let job = job(db, t, "SLEEP", "paused", Start::Pending).await;
     // The job takes 1.5 s; the lease is 600 ms, kept alive by heartbeats every 200 ms.
-    let child = spawn_child(&db, &url, 1_500, 600);
-    wait_for_status(&db, job.id, "RUNNING").await;
+    let child = spawn_child(db, &url, 1_500, 600);
+    wait_for_status(db, job.id, "RUNNING").await;
     signal(&child, "-STOP");
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    let reaped = db::jobs::reap(&db.pool).await.expect("reap");
-    assert_eq!(reaped.len(), 1, "the paused worker's lease expired");
+    let reaped = reaped_once_the_lease_expires(db).await;
+    assert_eq!(
+        reaped.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![job.id],
+        "the paused worker's lease expired"
+    );
     signal(&child, "-CONT");
     let out = child.wait_with_output().expect("child");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -149,7 +163,7 @@ async fn a_worker_paused_past_its_lease_changes_nothing_when_it_resumes() {
         "the resumed worker must give up: {stdout}"
     );
 
-    let (status, error, output) = status_of(&db, job.id).await;
+    let (status, error, output) = status_of(db, job.id).await;
     assert_eq!((status.as_str(), output), ("FAILED", None));
     assert_eq!(error.expect("error")["code"], "worker_lost");
     let outputs: i64 = sqlx::query_scalar("SELECT count(*) FROM job_outputs")

@@ -33,7 +33,7 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn start() -> Self {
-        let server = db::testing::server_options();
+        let server = test_support::server_options();
         let upstream = format!("{}:{}", server.get_host(), server.get_port());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
@@ -65,7 +65,7 @@ impl Proxy {
 
     /// A pool to `db` as the runtime role, through this proxy, that gives up on a connection
     /// quickly.
-    pub fn app_pool(&self, db: &db::testing::TestDatabase) -> PgPool {
+    pub fn app_pool(&self, db: &test_support::TestDatabase) -> PgPool {
         let options: PgConnectOptions = db
             .app_url
             .parse::<PgConnectOptions>()

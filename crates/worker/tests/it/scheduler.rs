@@ -2,8 +2,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use db::testing::TestDatabase;
 use serde_json::{Value, json};
+use test_support::{TestApp, TestDatabase, wait_until};
 use tokio::sync::{Mutex, watch};
 use worker::alerts::AlertRouter;
 use worker::schedule::RunContext;
@@ -66,7 +66,8 @@ fn scheduler(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_runners_with_skewed_clocks_run_each_slot_exactly_once() {
-    let db = TestDatabase::new().await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let job = def(
@@ -81,9 +82,9 @@ async fn three_runners_with_skewed_clocks_run_each_slot_exactly_once() {
     );
     let alerts = AlertRouter::new(db.app_pool.clone(), None);
     let runners = vec![
-        scheduler(&db, vec![job.clone()], "early", 700, alerts.clone()),
-        scheduler(&db, vec![job.clone()], "exact", 0, alerts.clone()),
-        scheduler(&db, vec![job], "late", -450, alerts),
+        scheduler(db, vec![job.clone()], "early", 700, alerts.clone()),
+        scheduler(db, vec![job.clone()], "exact", 0, alerts.clone()),
+        scheduler(db, vec![job], "late", -450, alerts),
     ];
     run_for(runners, Duration::from_millis(3_000)).await;
 
@@ -146,7 +147,8 @@ async fn three_runners_with_skewed_clocks_run_each_slot_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_job_slower_than_its_period_never_overlaps_itself() {
-    let db = TestDatabase::new().await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
     let running = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (r, p) = (running.clone(), peak.clone());
@@ -169,8 +171,8 @@ async fn a_job_slower_than_its_period_never_overlaps_itself() {
     };
     let alerts = AlertRouter::new(db.app_pool.clone(), None);
     let runners = vec![
-        scheduler(&db, vec![slow.clone()], "a", 0, alerts.clone()),
-        scheduler(&db, vec![slow], "b", 30, alerts),
+        scheduler(db, vec![slow.clone()], "a", 0, alerts.clone()),
+        scheduler(db, vec![slow], "b", 30, alerts),
     ];
     run_for(runners, Duration::from_millis(2_000)).await;
     assert_eq!(
@@ -192,7 +194,8 @@ async fn a_job_slower_than_its_period_never_overlaps_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failing_job_sends_one_alert_within_the_rate_limit_and_the_webhook_gets_it() {
-    let db = TestDatabase::new().await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
     let received: Arc<Mutex<Vec<Value>>> = Arc::default();
     let sink = received.clone();
     let app = axum::Router::new().route(
@@ -220,7 +223,7 @@ async fn a_failing_job_sends_one_alert_within_the_rate_limit_and_the_webhook_get
     );
     let alerts = AlertRouter::new(db.app_pool.clone(), Some(hook));
     run_for(
-        vec![scheduler(&db, vec![failing], "r", 0, alerts)],
+        vec![scheduler(db, vec![failing], "r", 0, alerts)],
         Duration::from_millis(1_000),
     )
     .await;
@@ -256,7 +259,8 @@ async fn a_failing_job_sends_one_alert_within_the_rate_limit_and_the_webhook_get
 
 #[tokio::test]
 async fn dry_runs_are_recorded_without_calling_the_job_and_timeouts_are_enforced() {
-    let db = TestDatabase::new().await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let counted = def(
@@ -272,7 +276,7 @@ async fn dry_runs_are_recorded_without_calling_the_job_and_timeouts_are_enforced
     let mut hanging = def("hanging", 60_000, 5, || Ok(json!({})), 10_000);
     hanging.timeout = Duration::from_millis(200);
     let alerts = AlertRouter::new(db.app_pool.clone(), None);
-    let s = scheduler(&db, vec![counted, hanging], "r", 0, alerts);
+    let s = scheduler(db, vec![counted, hanging], "r", 0, alerts);
 
     let dry = s.run_now("counted", true).await.expect("dry run");
     assert_eq!(
@@ -306,7 +310,8 @@ async fn dry_runs_are_recorded_without_calling_the_job_and_timeouts_are_enforced
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_alone_seals_the_audit_chain() {
-    let db = TestDatabase::new().await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
     let event =
         db::audit::AuditEvent::new(domain::AuditAction::Logout, "user", uuid::Uuid::new_v4());
     assert!(db::audit::record_alone(&db.pool, event).await);
@@ -347,14 +352,12 @@ async fn a_worker_alone_seals_the_audit_chain() {
         })
         .await
     });
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while chained().await == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker's scheduler did not seal the audit row within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(20),
+        "the worker's scheduler to seal the audit row",
+        || async { chained().await > 0 },
+    )
+    .await;
     let _ = tx.send(true);
     running.await.expect("scheduler");
     assert!(

@@ -1,11 +1,14 @@
+//! What the worker tests share beyond `test-support`'s harness: job rows of made-up kinds,
+//! executors that echo, misbehave or sleep, and a file store to look into.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use db::jobs::{Created, NewJob, Start};
-use db::testing::TestDatabase;
 use domain::{JobKind, TenantName, TenantSlug};
 use serde_json::{Value, json};
+use test_support::TestDatabase;
 use uuid::Uuid;
 use worker::executor::BoxFuture;
 use worker::{Executor, JobFailure, JobInput, JobOutput};

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use db::jobs::Start;
-use db::testing::TestDatabase;
 use serde_json::json;
 use sqlx::Connection;
+use test_support::{TestApp, TestDatabase, wait_until};
 use tokio::sync::Notify;
 use worker::alerts::AlertRouter;
 use worker::schedule::RunContext;
@@ -45,13 +45,14 @@ async fn failed_job(db: &TestDatabase, tenant: uuid::Uuid, target: &str) -> uuid
 
 #[tokio::test]
 async fn the_orphan_sweep_removes_only_old_unreferenced_objects_of_finished_jobs() {
-    let db = TestDatabase::new().await;
-    let t = tenant(&db).await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let t = tenant(db).await;
     let (dir, objects) = temp_store();
     let day = Duration::from_secs(24 * 3600);
     let old = day + Duration::from_secs(3600);
 
-    let failed = failed_job(&db, t, "failed").await;
+    let failed = failed_job(db, t, "failed").await;
     let orphan = objects
         .put(
             &format!("jobs/{failed}"),
@@ -83,18 +84,19 @@ async fn the_orphan_sweep_removes_only_old_unreferenced_objects_of_finished_jobs
         objects.clone(),
         worker::WorkerConfig::default(),
     );
-    let done = job(&db, t, "ECHO", "done", Start::Pending).await;
+    let done = job(db, t, "ECHO", "done", Start::Pending).await;
     let (_, finished) = worker
         .run_one_of(Some(&[done.id]))
         .await
         .expect("run")
         .expect("ran");
     assert_eq!(finished, worker::Finished::Completed);
-    let referenced = status_of(&db, done.id).await.2.expect("output_ref");
+    let referenced = status_of(db, done.id).await.2.expect("output_ref");
     age(&dir, &referenced, old);
 
     // A job still RUNNING whose object is old: its completion may still reference it.
-    let running = job(&db, t, "ECHO", "running", Start::Pending).await;
+    let running = job(db, t, "ECHO", "running", Start::Pending).await;
+    app.expect_pending(1);
     db::jobs::claim_among(&db.pool, "w", Duration::from_secs(60), Some(&[running.id]))
         .await
         .expect("claim")
@@ -139,7 +141,8 @@ async fn the_orphan_sweep_removes_only_old_unreferenced_objects_of_finished_jobs
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_left_running_by_a_dead_runner_are_closed_and_runs_still_held_are_not() {
-    let db = TestDatabase::new().await;
+    let app = TestApp::spawn().await;
+    let db = &app.db;
     let alerts = AlertRouter::new(db.app_pool.clone(), None);
 
     // A run in progress: it holds its run lock until released.
@@ -192,21 +195,20 @@ async fn runs_left_running_by_a_dead_runner_are_closed_and_runs_still_held_are_n
         .await
         .expect("pid");
     dead.close().await.expect("the dead runner's session ends");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)",
+    wait_until(
+        Duration::from_secs(10),
+        "the dead session to end",
+        || async {
+            !sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)",
+            )
+            .bind(pid)
+            .fetch_one(&db.pool)
+            .await
+            .expect("activity")
+        },
     )
-    .bind(pid)
-    .fetch_one(&db.pool)
-    .await
-    .expect("activity")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dead session lingers"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    .await;
 
     let status = |id: i64| {
         let pool = db.pool.clone();

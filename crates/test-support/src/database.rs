@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
-use crate::MIGRATOR;
+use db::MIGRATOR;
 
 /// The runtime role of test databases: a LOGIN role without a password, granted the policy.
 pub const TEST_RUNTIME_ROLE: &str = "cw_test_app";
@@ -33,7 +33,7 @@ pub struct TestDatabase {
     pub url: String,
     /// A URL that reaches this database as the runtime role (for `DATABASE_URL`).
     pub app_url: String,
-    server: PgConnectOptions,
+    pub(crate) server: PgConnectOptions,
 }
 
 /// The server the tests use, as connect options (no database chosen).
@@ -61,6 +61,12 @@ fn url_for(opts: &PgConnectOptions, db: &str) -> String {
     )
 }
 
+/// `name` as a quoted SQL identifier. Database DDL takes no bind parameters, so the names the
+/// harness makes up are spliced in, quoted, never bare.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 fn template_name() -> String {
     let mut h = Sha256::new();
     for m in MIGRATOR.iter() {
@@ -68,11 +74,7 @@ fn template_name() -> String {
         h.update(&m.checksum);
     }
     // A changed grant policy makes a new template too.
-    h.update(format!(
-        "{:?}{:?}",
-        crate::roles::POLICY,
-        crate::roles::FUNCTIONS
-    ));
+    h.update(format!("{:?}{:?}", db::roles::POLICY, db::roles::FUNCTIONS));
     format!("cw_template_{}", &hex::encode(h.finalize())[..16])
 }
 
@@ -111,11 +113,14 @@ async fn ensure_template(server: &PgConnectOptions) -> String {
         .expect("template lock");
     if !database_exists(&mut conn, &name).await {
         let building = format!("{name}_building");
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .expect("drop stale template");
-        sqlx::raw_sql(&format!("CREATE DATABASE {building}"))
+        sqlx::raw_sql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            ident(&building)
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("drop stale template");
+        sqlx::raw_sql(&format!("CREATE DATABASE {}", ident(&building)))
             .execute(&mut conn)
             .await
             .expect("create template");
@@ -125,17 +130,21 @@ async fn ensure_template(server: &PgConnectOptions) -> String {
             .await
             .expect("connect to template");
         MIGRATOR.run(&pool).await.expect("migrate template");
-        crate::roles::ensure_login_role(&pool, TEST_RUNTIME_ROLE)
+        db::roles::ensure_login_role(&pool, TEST_RUNTIME_ROLE)
             .await
             .expect("create the test runtime role");
-        if let Err(e) = crate::roles::grant_runtime(&pool, TEST_RUNTIME_ROLE).await {
+        if let Err(e) = db::roles::grant_runtime(&pool, TEST_RUNTIME_ROLE).await {
             panic!("granting the test runtime role failed: {e}");
         }
         pool.close().await;
-        sqlx::raw_sql(&format!("ALTER DATABASE {building} RENAME TO {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("publish template");
+        sqlx::raw_sql(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            ident(&building),
+            ident(&name)
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("publish template");
     }
     sqlx::query("SELECT pg_advisory_unlock(x'63772d746d706c'::bigint)")
         .execute(&mut conn)
@@ -159,7 +168,7 @@ pub async fn ensure_runtime_role() {
                 url_for(&server, "postgres")
             )
         });
-    crate::roles::ensure_login_role(&pool, TEST_RUNTIME_ROLE)
+    db::roles::ensure_login_role(&pool, TEST_RUNTIME_ROLE)
         .await
         .expect("create the test runtime role");
     pool.close().await;
@@ -172,10 +181,14 @@ impl TestDatabase {
         let template = ensure_template(&server).await;
         let name = format!("cw_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = admin_conn(&server).await;
-        sqlx::raw_sql(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&mut conn)
-            .await
-            .expect("clone template");
+        sqlx::raw_sql(&format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            ident(&name),
+            ident(&template)
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("clone template");
         let _ = conn.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(10)
@@ -212,10 +225,13 @@ impl Drop for TestDatabase {
                 .ok()?;
             rt.block_on(async move {
                 let mut conn = server.database("postgres").connect().await.ok()?;
-                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
+                sqlx::raw_sql(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    ident(&name)
+                ))
+                .execute(&mut conn)
+                .await
+                .ok()
             })
         })
         .join();
@@ -223,198 +239,4 @@ impl Drop for TestDatabase {
             eprintln!("warning: could not drop test database {}", self.name);
         }
     }
-}
-
-/// An approved course for tests: a brief, its approved syllabus (made by the offline
-/// drafter for `hours` of learning) and an approved lesson and quiz for every planned
-/// lesson and a project for every module, inserted directly. Returns the course id.
-pub async fn seed_approved_course(
-    pool: &PgPool,
-    tenant_id: uuid::Uuid,
-    reviewer: uuid::Uuid,
-    title: &str,
-    hours: u32,
-) -> uuid::Uuid {
-    seed_course_with(pool, tenant_id, reviewer, title, hours, |_, _| "APPROVED").await
-}
-
-/// [`seed_approved_course`] with each part's status (DRAFT, APPROVED or REJECTED) chosen
-/// by `status_of(kind, ref_id)`; the syllabus is always approved.
-pub async fn seed_course_with(
-    pool: &PgPool,
-    tenant_id: uuid::Uuid,
-    reviewer: uuid::Uuid,
-    title: &str,
-    hours: u32,
-    status_of: impl Fn(&str, &str) -> &'static str,
-) -> uuid::Uuid {
-    use domain::offline;
-    use serde_json::json;
-
-    let brief: domain::Brief = serde_json::from_value(json!({
-        "title": title,
-        "audience": "Analysts who are new to the subject",
-        "level": "beginner",
-        "timeBudgetHours": hours,
-        "teachingStyle": "hands-on, one worked example per idea",
-        "constraints": ["practical"]
-    }))
-    .expect("brief");
-    let syllabus = offline::syllabus(&brief, "2026-01-01T00:00:00Z");
-    let brief_id = uuid::Uuid::new_v4();
-    let course_id = uuid::Uuid::new_v4();
-    sqlx::query("INSERT INTO briefs (id, tenant_id, body, created_by) VALUES ($1, $2, $3, $4)")
-        .bind(brief_id)
-        .bind(tenant_id)
-        .bind(serde_json::to_value(&brief).expect("brief json"))
-        .bind(reviewer)
-        .execute(pool)
-        .await
-        .expect("insert brief");
-    sqlx::query("INSERT INTO courses (id, tenant_id, brief_id, title, created_by) VALUES ($1, $2, $3, $4, $5)")
-        .bind(course_id)
-        .bind(tenant_id)
-        .bind(brief_id)
-        .bind(title)
-        .bind(reviewer)
-        .execute(pool)
-        .await
-        .expect("insert course");
-    let syllabus_id = insert_artifact(
-        pool,
-        tenant_id,
-        reviewer,
-        "APPROVED",
-        "SYLLABUS",
-        None,
-        Some(brief_id),
-        &brief_id.to_string(),
-        None,
-        &syllabus.title,
-        &serde_json::to_value(&syllabus).expect("syllabus json"),
-    )
-    .await;
-    for module in &syllabus.modules {
-        for planned in &module.lessons {
-            let lesson = offline::lesson(&syllabus, module, planned);
-            let quiz = offline::quiz(planned);
-            insert_artifact(
-                pool,
-                tenant_id,
-                reviewer,
-                status_of("LESSON", &planned.id),
-                "LESSON",
-                Some(syllabus_id),
-                None,
-                &planned.id,
-                Some(&module.id),
-                &lesson.title,
-                &serde_json::to_value(&lesson).expect("lesson"),
-            )
-            .await;
-            insert_artifact(
-                pool,
-                tenant_id,
-                reviewer,
-                status_of("QUIZ", &planned.id),
-                "QUIZ",
-                Some(syllabus_id),
-                None,
-                &planned.id,
-                Some(&module.id),
-                &format!("Quiz: {}", planned.title),
-                &serde_json::to_value(&quiz).expect("quiz"),
-            )
-            .await;
-        }
-        let project = offline::project(module);
-        insert_artifact(
-            pool,
-            tenant_id,
-            reviewer,
-            status_of("PROJECT", &module.id),
-            "PROJECT",
-            Some(syllabus_id),
-            None,
-            &module.id,
-            Some(&module.id),
-            &project.title,
-            &serde_json::to_value(&project).expect("project"),
-        )
-        .await;
-    }
-    course_id
-}
-
-/// Inserts one APPROVED artifact as the next version of its (course, kind, ref) lineage.
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_approved(
-    pool: &PgPool,
-    tenant_id: uuid::Uuid,
-    reviewer: uuid::Uuid,
-    kind: &str,
-    syllabus_id: Option<uuid::Uuid>,
-    brief_id: Option<uuid::Uuid>,
-    ref_id: &str,
-    module_id: Option<&str>,
-    title: &str,
-    body: &serde_json::Value,
-) -> uuid::Uuid {
-    insert_artifact(
-        pool,
-        tenant_id,
-        reviewer,
-        "APPROVED",
-        kind,
-        syllabus_id,
-        brief_id,
-        ref_id,
-        module_id,
-        title,
-        body,
-    )
-    .await
-}
-
-/// Inserts one artifact with `status` as the next version of its lineage.
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_artifact(
-    pool: &PgPool,
-    tenant_id: uuid::Uuid,
-    reviewer: uuid::Uuid,
-    status: &str,
-    kind: &str,
-    syllabus_id: Option<uuid::Uuid>,
-    brief_id: Option<uuid::Uuid>,
-    ref_id: &str,
-    module_id: Option<&str>,
-    title: &str,
-    body: &serde_json::Value,
-) -> uuid::Uuid {
-    let id = uuid::Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO artifacts (id, tenant_id, kind, syllabus_id, brief_id, ref_id, module_id, lineage_id,
-                                version, parent_id, status, title, body, provenance, content_hash,
-                                created_by, reviewed_by, reviewed_at, review_note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $1, 0, NULL, $13, $8, $9, $10, $11, $12,
-                 CASE WHEN $13 <> 'DRAFT' THEN $12 END,
-                 CASE WHEN $13 <> 'DRAFT' THEN clock_timestamp() END, 'seeded by a test')",
-    )
-    .bind(id)
-    .bind(tenant_id)
-    .bind(kind)
-    .bind(syllabus_id)
-    .bind(brief_id)
-    .bind(ref_id)
-    .bind(module_id)
-    .bind(title)
-    .bind(body)
-    .bind(serde_json::json!({ "promptVersion": format!("{}@test", kind.to_lowercase()) }))
-    .bind(crate::artifacts::body_hash(body))
-    .bind(reviewer)
-    .bind(status)
-    .execute(pool)
-    .await
-    .expect("insert artifact");
-    id
 }
