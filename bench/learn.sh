@@ -7,6 +7,8 @@
 #
 #   bench/learn.sh                 # 20 s per target
 #   DURATION=5 bench/learn.sh
+#   COURSEWRIGHT_BIN=path/to/coursewright bench/learn.sh   # a binary built elsewhere (for
+#                                                          # perf: one with symbols)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +22,12 @@ OUT=bench/out/learn
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk
 need nginx nginx
-SQLX_OFFLINE=true cargo build --release --quiet -p coursewright
-BIN=target/release/coursewright
+if [ -n "${COURSEWRIGHT_BIN:-}" ]; then
+  BIN=$COURSEWRIGHT_BIN
+else
+  SQLX_OFFLINE=true cargo build --release --quiet -p coursewright
+  BIN=target/release/coursewright
+fi
 
 rm -rf "$OUT" && mkdir -p "$OUT/www" "$OUT/nginx"
 psql "$SERVER/postgres" -qX -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null

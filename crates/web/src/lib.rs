@@ -162,9 +162,7 @@ pub fn app(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             state.config.request_timeout,
         ))
-        .layer(middleware::from_fn(kit::pages::consume_flash))
-        .layer(middleware::from_fn(kit::extract::refuse_nul_in_uri))
-        .layer(middleware::from_fn(kit::error::shape_errors))
+        .layer(middleware::from_fn(kit::edge::edge))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

@@ -1,16 +1,14 @@
 //! One error type for the whole HTTP surface.
 //!
 //! Handlers return [`WebError`]. Its response carries an [`ErrorBody`] extension; the
-//! [`shape_errors`] middleware turns that (and any bare error response from axum or tower,
+//! [`shape`] step of the edge middleware (`kit::edge`) turns that (and any bare error response from axum or tower,
 //! such as a 405 or 413) into `{"error":{"code","message"}}` for the API, or an error page
 //! (a redirect to the login page for 401) for HTML routes.
 
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
 
@@ -110,7 +108,7 @@ impl From<domain::ParseError> for WebError {
     }
 }
 
-/// The error of a response, kept as an extension until [`shape_errors`] renders it.
+/// The error of a response, kept as an extension until [`shape`] renders it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorBody {
     pub code: &'static str,
@@ -185,12 +183,11 @@ fn default_error(status: StatusCode) -> ErrorBody {
     }
 }
 
-/// Renders every error response in the shape its route calls for. Responses that already
-/// have a JSON or HTML body and no [`ErrorBody`] pass untouched.
-pub async fn shape_errors(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().map(str::to_owned);
-    let res = next.run(req).await;
+/// Renders an error response in the shape its route calls for: `page` is the request's URI
+/// when [`is_page`] says it is a page (HTML errors, sign-in redirects), `None` for the API
+/// (JSON errors). Responses that already have a JSON or HTML body and no [`ErrorBody`] pass
+/// untouched.
+pub fn shape(res: Response, page: Option<&axum::http::Uri>) -> Response {
     let status = res.status();
     if !status.is_client_error() && !status.is_server_error() {
         return res;
@@ -211,15 +208,12 @@ pub async fn shape_errors(req: Request, next: Next) -> Response {
         }
     };
     let (mut parts, _) = res.into_parts();
-    if is_page(&path) {
+    if let Some(uri) = page {
         if status == StatusCode::UNAUTHORIZED {
-            let here = match query {
-                Some(q) => format!("{path}?{q}"),
-                None => path,
-            };
+            let here = uri.path_and_query().map_or("/", |pq| pq.as_str());
             return Redirect::to(&format!(
                 "/login?next={}",
-                crate::kit::pages::url_encode(&here)
+                crate::kit::pages::url_encode(here)
             ))
             .into_response();
         }

@@ -6,8 +6,7 @@ use axum::body::Body;
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -53,7 +52,7 @@ impl From<PathRejection> for WebError {
 
 const NUL_REFUSED: &str = "text may not contain NUL characters (U+0000)";
 
-fn nul_refused() -> WebError {
+pub fn nul_refused() -> WebError {
     WebError::BadRequest(NUL_REFUSED.into())
 }
 
@@ -73,15 +72,10 @@ pub fn json_has_nul(v: &Value) -> bool {
     }
 }
 
-/// Refuses, before routing, any request whose path or query decodes to a NUL, so that no
-/// extractor (ours or axum's) hands one to a handler.
-pub async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
-    let uri = req.uri();
-    if encoded_nul(uri.path().as_bytes()) || uri.query().is_some_and(|q| encoded_nul(q.as_bytes()))
-    {
-        return nul_refused().into_response();
-    }
-    next.run(req).await
+/// Whether a request's path or query decodes to a NUL: `kit::edge` refuses such a request
+/// before routing, so that no extractor (ours or axum's) hands one to a handler.
+pub fn uri_has_nul(uri: &axum::http::Uri) -> bool {
+    encoded_nul(uri.path().as_bytes()) || uri.query().is_some_and(|q| encoded_nul(q.as_bytes()))
 }
 
 /// `axum::Json` with our rejections; a NUL in any string is refused (400).
@@ -116,7 +110,7 @@ where
     type Rejection = WebError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // A GET form is its query, which `refuse_nul_in_uri` has already checked.
+        // A GET form is its query, which `kit::edge` has already checked.
         let (parts, body) = req.into_parts();
         let bytes =
             axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
@@ -131,12 +125,12 @@ where
     }
 }
 
-/// `axum::extract::Query` with our rejections; NUL is refused by `refuse_nul_in_uri`.
+/// `axum::extract::Query` with our rejections; NUL is refused by `kit::edge`.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(WebError))]
 pub struct Query<T>(pub T);
 
-/// `axum::extract::Path` with our rejections; NUL is refused by `refuse_nul_in_uri`.
+/// `axum::extract::Path` with our rejections; NUL is refused by `kit::edge`.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(WebError))]
 pub struct Path<T>(pub T);

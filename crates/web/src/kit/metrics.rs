@@ -45,17 +45,51 @@ fn describe() {
 /// would make one series per id).
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
+    let status = status_label(res.status());
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     res
+}
+
+/// A method as a label without allocating for the methods we serve.
+fn method_label(m: &axum::http::Method) -> metrics::SharedString {
+    use axum::http::Method;
+    let known = match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => return m.as_str().to_owned().into(),
+    };
+    known.into()
+}
+
+/// A status as a label without allocating for the statuses we answer most.
+fn status_label(s: axum::http::StatusCode) -> metrics::SharedString {
+    let known = match s.as_u16() {
+        200 => "200",
+        201 => "201",
+        303 => "303",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        422 => "422",
+        _ => return s.as_u16().to_string().into(),
+    };
+    known.into()
 }

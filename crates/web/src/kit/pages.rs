@@ -1,10 +1,9 @@
 //! The page layout shared by every server-rendered page, flash messages, and the error page.
 
 use askama::Template;
-use axum::extract::{FromRef, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use domain::Role;
 
@@ -145,10 +144,13 @@ pub fn flash(message: &str) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Clears the flash cookie once a page has shown it.
-pub async fn consume_flash(req: Request, next: Next) -> Response {
-    let had = cookie(req.headers(), FLASH_COOKIE).is_some();
-    let mut res = next.run(req).await;
+/// Whether a request carries a flash message.
+pub fn has_flash(headers: &axum::http::HeaderMap) -> bool {
+    cookie(headers, FLASH_COOKIE).is_some()
+}
+
+/// Clears the flash cookie once a page has shown it (`had`: the request carried one).
+pub fn clear_shown_flash(had: bool, mut res: Response) -> Response {
     let is_page = res
         .headers()
         .get(header::CONTENT_TYPE)
