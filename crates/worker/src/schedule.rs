@@ -308,11 +308,7 @@ impl Scheduler {
     ) -> anyhow::Result<(Outcome, Option<String>, Option<Value>)> {
         // The run's own connection, closed (never pooled) afterwards, so the session lock can
         // never leak to another user of the pool even if this task is cancelled.
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(def.lock_key)
-            .fetch_one(&mut *conn)
-            .await?;
-        if !locked {
+        if !db::runs::try_lock(conn, def.lock_key).await? {
             return Ok((Outcome::SkippedOverlap, None, None));
         }
         let result = if self.dry_run {
@@ -341,10 +337,7 @@ impl Scheduler {
                 }
             }
         };
-        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(def.lock_key)
-            .execute(&mut *conn)
-            .await;
+        let _ = db::runs::unlock(conn, def.lock_key).await;
         Ok(result)
     }
 }
