@@ -12,6 +12,8 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
+use crate::types::RunStatus;
+
 /// The first key of the run locks; job locks (`JobDefinition::lock_key`) are small numbers.
 /// 'CRUN' in ASCII in the high half.
 pub const RUN_LOCK_BASE: i64 = 0x4352_554E_i64 << 32;
@@ -52,7 +54,7 @@ pub async fn claim(
 /// How a run ended, for [`finish`].
 #[derive(Debug, Clone)]
 pub struct Finish<'a> {
-    pub status: &'a str,
+    pub status: RunStatus,
     pub duration_ms: i64,
     pub error: Option<&'a str>,
     pub detail: Option<&'a Value>,
@@ -70,7 +72,7 @@ pub async fn finish(
                 error = $4, detail = $5
          WHERE id = $1",
         id,
-        end.status,
+        end.status.as_str(),
         end.duration_ms,
         end.error,
         end.detail
@@ -148,7 +150,7 @@ pub async fn unlock(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Err
 /// The newest run of a scheduled job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastRun {
-    pub status: String,
+    pub status: RunStatus,
     pub started_at: OffsetDateTime,
     pub duration_ms: Option<i64>,
 }
@@ -160,8 +162,8 @@ pub async fn last_run(
 ) -> Result<Option<LastRun>, sqlx::Error> {
     sqlx::query_as!(
         LastRun,
-        "SELECT status, started_at, duration_ms FROM job_runs
-         WHERE job = $1 ORDER BY started_at DESC LIMIT 1",
+        r#"SELECT status AS "status: RunStatus", started_at, duration_ms FROM job_runs
+           WHERE job = $1 ORDER BY started_at DESC LIMIT 1"#,
         job
     )
     .fetch_optional(db)

@@ -111,6 +111,17 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// How a scheduled run (`job_runs`) stands: RUNNING until its runner records the end.
+    RunStatus, "run status" {
+        Running => "RUNNING",
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        TimedOut => "TIMED_OUT",
+        SkippedOverlap => "SKIPPED_OVERLAP",
+    }
+);
+
 impl ArtifactKind {
     /// Content is everything made from a syllabus.
     pub const CONTENT: &'static [ArtifactKind] = &[

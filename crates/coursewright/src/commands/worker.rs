@@ -124,7 +124,7 @@ pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
         };
         let (outcome, when) = match last {
             Some(r) => (
-                r.status,
+                r.status.to_string(),
                 format!("{} ({} ms)", r.started_at, r.duration_ms.unwrap_or(0)),
             ),
             None => ("-".into(), "never".into()),
