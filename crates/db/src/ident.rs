@@ -2,8 +2,8 @@
 //!
 //! PostgreSQL binds values, never names: `CREATE DATABASE`, `CREATE ROLE`, `ALTER ROLE` and
 //! `GRANT … TO` must spell the database or role in the statement itself. Those statements
-//! (in `connect`, `roles` and the test databases) build their text with [`quote`] and
-//! nothing else; every other query is a compile-time-checked macro.
+//! in `connect` and `roles` build their text with [`quote`] and nothing else; every other
+//! query of the application is a compile-time-checked macro.
 
 /// The longest identifier PostgreSQL keeps (NAMEDATALEN − 1 bytes); a longer one is
 /// silently truncated, which would name a different object.
