@@ -39,6 +39,8 @@ pub enum DbError {
     NoServer,
     #[error("could not start a private PostgreSQL cluster in {dir}: {cause}")]
     PrivateCluster { dir: String, cause: String },
+    #[error("cannot create the database: {0}")]
+    BadName(#[from] crate::ident::InvalidIdentifier),
 }
 
 /// Where to look for a database.
@@ -229,17 +231,19 @@ pub async fn create_database_if_missing(base: PgConnectOptions, name: &str) -> R
         target: target.clone(),
         cause: cause(&e),
     })?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| DbError::Unreachable {
-                target: target.clone(),
-                cause: cause(&e),
-            })?;
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#,
+        name
+    )
+    .fetch_one(&mut conn)
+    .await
+    .map_err(|e| DbError::Unreachable {
+        target: target.clone(),
+        cause: cause(&e),
+    })?;
     if !exists {
-        let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        // CREATE DATABASE takes no bind parameter for the name: it is quoted instead.
+        let sql = format!("CREATE DATABASE {}", crate::ident::quote(name)?);
         match sqlx::raw_sql(&sql).execute(&mut conn).await {
             Ok(_) => tracing::info!(database = name, "created database"),
             // Another process created it between our look and our create.
@@ -254,6 +258,13 @@ pub async fn create_database_if_missing(base: PgConnectOptions, name: &str) -> R
     }
     let _ = conn.close().await;
     Ok(())
+}
+
+/// The server's version, as `SHOW server_version` gives it.
+pub async fn server_version(pool: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT current_setting('server_version') AS "version!""#)
+        .fetch_one(pool)
+        .await
 }
 
 /// `user@host:port/db`, never the password.

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEvent};
+use crate::types::Stored;
 
 /// The channel a worker LISTENs on to wake early when a job becomes PENDING.
 pub const NOTIFY_CHANNEL: &str = "coursewright_jobs";
@@ -27,7 +28,7 @@ pub struct Job {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub kind: String,
-    pub status: String,
+    pub status: JobStatus,
     pub target_type: String,
     pub target_id: String,
     pub instruction: Value,
@@ -52,12 +53,6 @@ pub struct Job {
     #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
     pub retry_of: Option<Uuid>,
-}
-
-impl Job {
-    pub fn status(&self) -> JobStatus {
-        self.status.parse().unwrap_or(JobStatus::Failed)
-    }
 }
 
 /// Why a control-plane action on a job was refused.
@@ -110,36 +105,6 @@ impl Created {
     }
 }
 
-const COLUMNS: &str = "id, tenant_id, kind, status, target_type, target_id, instruction, output_ref, error, \
-     created_by, created_at, triggered_by, triggered_at, claimed_by, claim_token, started_at, \
-     heartbeat_at, lease_expires_at, finished_at, retry_of";
-
-fn job_from_row(r: &sqlx::postgres::PgRow) -> Result<Job, sqlx::Error> {
-    use sqlx::Row;
-    Ok(Job {
-        id: r.try_get("id")?,
-        tenant_id: r.try_get("tenant_id")?,
-        kind: r.try_get("kind")?,
-        status: r.try_get("status")?,
-        target_type: r.try_get("target_type")?,
-        target_id: r.try_get("target_id")?,
-        instruction: r.try_get("instruction")?,
-        output_ref: r.try_get("output_ref")?,
-        error: r.try_get("error")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        triggered_by: r.try_get("triggered_by")?,
-        triggered_at: r.try_get("triggered_at")?,
-        claimed_by: r.try_get("claimed_by")?,
-        claim_token: r.try_get("claim_token")?,
-        started_at: r.try_get("started_at")?,
-        heartbeat_at: r.try_get("heartbeat_at")?,
-        lease_expires_at: r.try_get("lease_expires_at")?,
-        finished_at: r.try_get("finished_at")?,
-        retry_of: r.try_get("retry_of")?,
-    })
-}
-
 fn event(action: AuditAction, job: &Job, actor: Option<Uuid>, extra: Value) -> AuditEvent {
     let mut meta =
         json!({ "kind": job.kind, "targetType": job.target_type, "targetId": job.target_id });
@@ -153,8 +118,7 @@ fn event(action: AuditAction, job: &Job, actor: Option<Uuid>, extra: Value) -> A
 }
 
 async fn notify(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(NOTIFY_CHANNEL)
+    sqlx::query!("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -177,27 +141,31 @@ async fn create_inner(
         Start::Requested => JobStatus::Requested,
         Start::Pending => JobStatus::Pending,
     };
-    let sql = format!(
-        "INSERT INTO jobs (id, tenant_id, kind, status, target_type, target_id, instruction, created_by, retry_of)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (tenant_id, kind, target_type, target_id)
-           WHERE status IN ('REQUESTED', 'PENDING', 'RUNNING') DO NOTHING
-         RETURNING {COLUMNS}"
-    );
-    let inserted = sqlx::query(&sql)
-        .bind(Uuid::new_v4())
-        .bind(new.tenant_id)
-        .bind(new.kind.as_str())
-        .bind(status.as_str())
-        .bind(new.target_type)
-        .bind(new.target_id)
-        .bind(&new.instruction)
-        .bind(new.created_by)
-        .bind(retry_of)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(row) = inserted {
-        let job = job_from_row(&row)?;
+    // The conflict target is the partial unique index of live jobs (migration 0002), so its
+    // predicate is spelled out as the index has it.
+    let inserted = sqlx::query_as!(
+        Job,
+        r#"INSERT INTO jobs (id, tenant_id, kind, status, target_type, target_id, instruction, created_by, retry_of)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (tenant_id, kind, target_type, target_id)
+             WHERE status IN ('REQUESTED', 'PENDING', 'RUNNING') DO NOTHING
+           RETURNING id, tenant_id, kind, status AS "status: Stored<JobStatus>", target_type,
+                     target_id, instruction, output_ref, error, created_by, created_at,
+                     triggered_by, triggered_at, claimed_by, claim_token, started_at,
+                     heartbeat_at, lease_expires_at, finished_at, retry_of"#,
+        Uuid::new_v4(),
+        new.tenant_id,
+        new.kind.as_str(),
+        status.as_str(),
+        new.target_type,
+        new.target_id,
+        &new.instruction,
+        new.created_by,
+        retry_of
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(job) = inserted {
         let mut extra = json!({ "status": job.status });
         if let Some(r) = retry_of {
             extra["retryOf"] = json!(r);
@@ -212,32 +180,39 @@ async fn create_inner(
         }
         return Ok(Created::New(job));
     }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM jobs
-         WHERE tenant_id = $1 AND kind = $2 AND target_type = $3 AND target_id = $4
-           AND status IN ('REQUESTED', 'PENDING', 'RUNNING')"
-    );
-    let row = sqlx::query(&sql)
-        .bind(new.tenant_id)
-        .bind(new.kind.as_str())
-        .bind(new.target_type)
-        .bind(new.target_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(Created::Existing(job_from_row(&row)?))
+    let live = sqlx::query_as!(
+        Job,
+        r#"SELECT id, tenant_id, kind, status AS "status: Stored<JobStatus>", target_type,
+                  target_id, instruction, output_ref, error, created_by, created_at,
+                  triggered_by, triggered_at, claimed_by, claim_token, started_at,
+                  heartbeat_at, lease_expires_at, finished_at, retry_of
+           FROM jobs
+           WHERE tenant_id = $1 AND kind = $2 AND target_type = $3 AND target_id = $4
+             AND status IN ('REQUESTED', 'PENDING', 'RUNNING')"#,
+        new.tenant_id,
+        new.kind.as_str(),
+        new.target_type,
+        new.target_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Created::Existing(live))
 }
 
 /// A tenant's job; another tenant's is `None`, like a missing one.
 pub async fn get(db: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
-    sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(job_from_row)
-        .transpose()
+    sqlx::query_as!(
+        Job,
+        r#"SELECT id, tenant_id, kind, status AS "status: Stored<JobStatus>", target_type,
+                  target_id, instruction, output_ref, error, created_by, created_at,
+                  triggered_by, triggered_at, claimed_by, claim_token, started_at,
+                  heartbeat_at, lease_expires_at, finished_at, retry_of
+           FROM jobs WHERE tenant_id = $1 AND id = $2"#,
+        tenant_id,
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Filters for [`list`].
@@ -252,26 +227,27 @@ pub struct JobFilter {
 
 /// A tenant's jobs, newest first.
 pub async fn list(db: &PgPool, tenant_id: Uuid, f: &JobFilter) -> Result<Vec<Job>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM jobs j
-         WHERE tenant_id = $1
-           AND ($2::text IS NULL OR status = $2)
-           AND ($3::text IS NULL OR kind = $3)
-           AND ($4::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM jobs WHERE id = $4 AND tenant_id = $1))
-         ORDER BY created_at DESC, id DESC
-         LIMIT $5"
-    );
-    sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(f.status.map(JobStatus::as_str))
-        .bind(f.kind.as_deref())
-        .bind(f.before)
-        .bind(f.limit)
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(job_from_row)
-        .collect()
+    sqlx::query_as!(
+        Job,
+        r#"SELECT id, tenant_id, kind, status AS "status: Stored<JobStatus>", target_type,
+                  target_id, instruction, output_ref, error, created_by, created_at,
+                  triggered_by, triggered_at, claimed_by, claim_token, started_at,
+                  heartbeat_at, lease_expires_at, finished_at, retry_of
+           FROM jobs j
+           WHERE tenant_id = $1
+             AND ($2::text IS NULL OR status = $2)
+             AND ($3::text IS NULL OR kind = $3)
+             AND ($4::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM jobs WHERE id = $4 AND tenant_id = $1))
+           ORDER BY created_at DESC, id DESC
+           LIMIT $5"#,
+        tenant_id,
+        f.status.map(JobStatus::as_str),
+        f.kind.as_deref(),
+        f.before,
+        f.limit
+    )
+    .fetch_all(db)
+    .await
 }
 
 async fn lock_for_change(
@@ -279,16 +255,19 @@ async fn lock_for_change(
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Job, JobError> {
-    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE");
-    let row = sqlx::query(&sql)
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref()
-        .map(job_from_row)
-        .transpose()?
-        .ok_or(JobError::NotFound)
+    sqlx::query_as!(
+        Job,
+        r#"SELECT id, tenant_id, kind, status AS "status: Stored<JobStatus>", target_type,
+                  target_id, instruction, output_ref, error, created_by, created_at,
+                  triggered_by, triggered_at, claimed_by, claim_token, started_at,
+                  heartbeat_at, lease_expires_at, finished_at, retry_of
+           FROM jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#,
+        tenant_id,
+        id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(JobError::NotFound)
 }
 
 /// An admin's trigger: REQUESTED → PENDING. Any other state is a conflict.
@@ -299,22 +278,25 @@ pub async fn trigger(
     actor: Uuid,
 ) -> Result<Job, JobError> {
     let job = lock_for_change(tx, tenant_id, id).await?;
-    if job.status() != JobStatus::Requested {
+    if job.status != JobStatus::Requested {
         return Err(JobError::Conflict(format!(
             "only a REQUESTED job can be triggered; this one is {}",
             job.status
         )));
     }
-    let sql = format!(
-        "UPDATE jobs SET status = 'PENDING', triggered_by = $2, triggered_at = clock_timestamp()
-         WHERE id = $1 AND status = 'REQUESTED' RETURNING {COLUMNS}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(actor)
-        .fetch_one(&mut **tx)
-        .await?;
-    let job = job_from_row(&row)?;
+    let job = sqlx::query_as!(
+        Job,
+        r#"UPDATE jobs SET status = 'PENDING', triggered_by = $2, triggered_at = clock_timestamp()
+           WHERE id = $1 AND status = 'REQUESTED'
+           RETURNING id, tenant_id, kind, status AS "status: Stored<JobStatus>", target_type,
+                     target_id, instruction, output_ref, error, created_by, created_at,
+                     triggered_by, triggered_at, claimed_by, claim_token, started_at,
+                     heartbeat_at, lease_expires_at, finished_at, retry_of"#,
+        id,
+        actor
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     audit::record(
         tx,
         event(AuditAction::RegenJobTriggered, &job, Some(actor), json!({})),
@@ -333,7 +315,7 @@ pub async fn retry(
     actor: Uuid,
 ) -> Result<Job, JobError> {
     let old = lock_for_change(tx, tenant_id, id).await?;
-    if old.status() != JobStatus::Failed {
+    if old.status != JobStatus::Failed {
         return Err(JobError::Conflict(format!(
             "only a FAILED job can be retried; this one is {}",
             old.status
@@ -401,21 +383,51 @@ pub async fn claim_among(
     lease: Duration,
     only: Option<&[Uuid]>,
 ) -> Result<Option<Job>, sqlx::Error> {
-    use sqlx::Row;
-    let row = sqlx::query("SELECT * FROM cw_claim_job($1, $2, $3)")
-        .bind(worker)
-        .bind(lease.as_secs_f64())
-        .bind(only)
-        .fetch_optional(pool)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    if !row.try_get::<bool, _>("audit_ok")? {
+    // A function's result columns are all nullable to the macros; these never are NULL in a
+    // claimed job (the columns are NOT NULL in `jobs`).
+    let row = sqlx::query!(
+        r#"SELECT id AS "id!", tenant_id AS "tenant_id!", kind AS "kind!",
+                  status AS "status!: Stored<JobStatus>", target_type AS "target_type!",
+                  target_id AS "target_id!", instruction AS "instruction!", output_ref, error,
+                  created_by, created_at AS "created_at!", triggered_by, triggered_at,
+                  claimed_by, claim_token, started_at, heartbeat_at, lease_expires_at,
+                  finished_at, retry_of, audit_ok AS "audit_ok!"
+           FROM cw_claim_job($1, $2, $3)"#,
+        worker,
+        lease.as_secs_f64(),
+        only
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    if !r.audit_ok {
         audit::count_failure(
             "REGEN_JOB_LOCKED",
             &"the audit insert failed in cw_claim_job",
         );
     }
-    Ok(Some(job_from_row(&row)?))
+    Ok(Some(Job {
+        id: r.id,
+        tenant_id: r.tenant_id,
+        kind: r.kind,
+        status: r.status.0,
+        target_type: r.target_type,
+        target_id: r.target_id,
+        instruction: r.instruction,
+        output_ref: r.output_ref,
+        error: r.error,
+        created_by: r.created_by,
+        created_at: r.created_at,
+        triggered_by: r.triggered_by,
+        triggered_at: r.triggered_at,
+        claimed_by: r.claimed_by,
+        claim_token: r.claim_token,
+        started_at: r.started_at,
+        heartbeat_at: r.heartbeat_at,
+        lease_expires_at: r.lease_expires_at,
+        finished_at: r.finished_at,
+        retry_of: r.retry_of,
+    }))
 }
 
 /// Reads a `cw_*_job` result: NULL means the claim was gone and nothing changed.
@@ -438,14 +450,14 @@ pub async fn heartbeat(
     token: Uuid,
     lease: Duration,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
+    let r = sqlx::query!(
         "UPDATE jobs SET heartbeat_at = clock_timestamp(),
                 lease_expires_at = clock_timestamp() + make_interval(secs => $3)
          WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' AND lease_expires_at > clock_timestamp()",
+        id,
+        token,
+        lease.as_secs_f64()
     )
-    .bind(id)
-    .bind(token)
-    .bind(lease.as_secs_f64())
     .execute(pool)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -471,16 +483,18 @@ pub async fn complete(
     drafts: &[crate::artifacts::NewDraft],
 ) -> Result<bool, sqlx::Error> {
     let drafts = serde_json::to_value(drafts).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    let r: Option<bool> = sqlx::query_scalar("SELECT cw_complete_job($1, $2, $3, $4, $5, $6, $7)")
-        .bind(id)
-        .bind(token)
-        .bind(&output.path)
-        .bind(&output.content_hash)
-        .bind(&output.content_type)
-        .bind(output.size_bytes)
-        .bind(drafts)
-        .fetch_one(pool)
-        .await?;
+    let r = sqlx::query_scalar!(
+        "SELECT cw_complete_job($1, $2, $3, $4, $5, $6, $7)",
+        id,
+        token,
+        &output.path,
+        &output.content_hash,
+        &output.content_type,
+        output.size_bytes,
+        drafts
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(guarded(r, "REGEN_JOB_COMPLETED"))
 }
 
@@ -491,10 +505,7 @@ pub async fn fail(
     token: Uuid,
     error: &Value,
 ) -> Result<bool, sqlx::Error> {
-    let r: Option<bool> = sqlx::query_scalar("SELECT cw_fail_job($1, $2, $3)")
-        .bind(id)
-        .bind(token)
-        .bind(error)
+    let r = sqlx::query_scalar!("SELECT cw_fail_job($1, $2, $3)", id, token, error)
         .fetch_one(pool)
         .await?;
     Ok(guarded(r, "REGEN_JOB_FAILED"))
@@ -504,18 +515,12 @@ pub async fn fail(
 /// committed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimState {
-    pub status: String,
+    pub status: JobStatus,
     pub claim_token: Option<Uuid>,
     pub output_ref: Option<String>,
     pub error: Option<Value>,
     /// The lease is unexpired by the database's clock (every guarded write checks the same).
     pub lease_live: bool,
-}
-
-impl ClaimState {
-    pub fn status(&self) -> JobStatus {
-        self.status.parse().unwrap_or(JobStatus::Failed)
-    }
 }
 
 /// Reads a job's claim under a share lock, so a write still in flight for it (a completion
@@ -528,7 +533,7 @@ pub async fn claim_state(pool: &PgPool, id: Uuid) -> Result<Option<ClaimState>, 
         .await?;
     let state = sqlx::query_as!(
         ClaimState,
-        r#"SELECT status, claim_token, output_ref, error,
+        r#"SELECT status AS "status: Stored<JobStatus>", claim_token, output_ref, error,
                   coalesce(lease_expires_at > clock_timestamp(), false) AS "lease_live!"
            FROM jobs WHERE id = $1 FOR SHARE"#,
         id
@@ -542,22 +547,24 @@ pub async fn claim_state(pool: &PgPool, id: Uuid) -> Result<Option<ClaimState>, 
 /// Marks RUNNING jobs whose lease expired as FAILED (`worker_lost`). They are never re-run.
 pub async fn reap(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let sql = format!(
-        "UPDATE jobs SET status = 'FAILED', finished_at = clock_timestamp(),
-                error = jsonb_build_object(
-                  'code', 'worker_lost',
-                  'message', 'the worker stopped renewing its lease; the job was not re-run',
-                  'worker', claimed_by,
-                  'leaseExpiredAt', lease_expires_at)
-         WHERE status = 'RUNNING' AND lease_expires_at <= clock_timestamp()
-         RETURNING {COLUMNS}"
-    );
-    let jobs: Vec<Job> = sqlx::query(&sql)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(job_from_row)
-        .collect::<Result<_, _>>()?;
+    // 'RUNNING' stays a literal: it is the predicate of the partial index jobs_lease_idx,
+    // which a bind parameter would keep a generic plan from using.
+    let jobs = sqlx::query_as!(
+        Job,
+        r#"UPDATE jobs SET status = 'FAILED', finished_at = clock_timestamp(),
+                  error = jsonb_build_object(
+                    'code', 'worker_lost',
+                    'message', 'the worker stopped renewing its lease; the job was not re-run',
+                    'worker', claimed_by,
+                    'leaseExpiredAt', lease_expires_at)
+           WHERE status = 'RUNNING' AND lease_expires_at <= clock_timestamp()
+           RETURNING id, tenant_id, kind, status AS "status: Stored<JobStatus>", target_type,
+                     target_id, instruction, output_ref, error, created_by, created_at,
+                     triggered_by, triggered_at, claimed_by, claim_token, started_at,
+                     heartbeat_at, lease_expires_at, finished_at, retry_of"#,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     for job in &jobs {
         audit::record(
             &mut tx,
@@ -574,11 +581,22 @@ pub async fn reap(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
     Ok(jobs)
 }
 
-/// How many jobs are in each status, for `jobs_queue_depth`.
-pub async fn queue_depth(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, count(*) FROM jobs WHERE status IN ('REQUESTED', 'PENDING', 'RUNNING') GROUP BY status")
-        .fetch_all(pool)
-        .await
+/// How many jobs wait in one live status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Depth {
+    pub status: JobStatus,
+    pub jobs: i64,
+}
+
+/// How many jobs are in each live status that has any, for `jobs_queue_depth`.
+pub async fn queue_depth(pool: &PgPool) -> Result<Vec<Depth>, sqlx::Error> {
+    sqlx::query_as!(
+        Depth,
+        r#"SELECT status AS "status: Stored<JobStatus>", count(*) AS "jobs!" FROM jobs
+           WHERE status IN ('REQUESTED', 'PENDING', 'RUNNING') GROUP BY status"#
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// The stored output of a job, if it completed.
@@ -596,21 +614,15 @@ pub async fn output_of(
     tenant_id: Uuid,
     job_id: Uuid,
 ) -> Result<Option<Output>, sqlx::Error> {
-    let row: Option<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT path, content_hash, content_type, size_bytes FROM job_outputs WHERE tenant_id = $1 AND job_id = $2",
+    sqlx::query_as!(
+        Output,
+        "SELECT path, content_hash, content_type, size_bytes FROM job_outputs
+         WHERE tenant_id = $1 AND job_id = $2",
+        tenant_id,
+        job_id
     )
-    .bind(tenant_id)
-    .bind(job_id)
     .fetch_optional(pool)
-    .await?;
-    Ok(
-        row.map(|(path, content_hash, content_type, size_bytes)| Output {
-            path,
-            content_hash,
-            content_type,
-            size_bytes,
-        }),
-    )
+    .await
 }
 
 /// Of these stored job objects (each with the job its path names, or the nil id), those no
@@ -639,7 +651,7 @@ pub async fn unreferenced_objects(
 pub struct JobLine {
     pub id: Uuid,
     pub kind: String,
-    pub status: String,
+    pub status: JobStatus,
     pub target_id: String,
 }
 
@@ -654,10 +666,10 @@ pub async fn for_syllabus(
     let modules = format!("{syllabus_id}/%");
     sqlx::query_as!(
         JobLine,
-        "SELECT id, kind, status, target_id FROM jobs
-         WHERE tenant_id = $1 AND ((target_type = 'brief' AND target_id = $2)
-                                   OR (target_type = 'syllabus_module' AND target_id LIKE $3))
-         ORDER BY created_at DESC LIMIT 50",
+        r#"SELECT id, kind, status AS "status: Stored<JobStatus>", target_id FROM jobs
+           WHERE tenant_id = $1 AND ((target_type = 'brief' AND target_id = $2)
+                                     OR (target_type = 'syllabus_module' AND target_id LIKE $3))
+           ORDER BY created_at DESC LIMIT 50"#,
         tenant_id,
         brief_id,
         modules

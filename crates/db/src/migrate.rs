@@ -23,13 +23,18 @@ pub enum SchemaState {
 
 /// Compares applied migrations with the embedded ones without changing anything.
 pub async fn state(pool: &PgPool) -> Result<SchemaState, sqlx::Error> {
-    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+    let table = sqlx::query_scalar!("SELECT to_regclass('_sqlx_migrations')::text")
         .fetch_one(pool)
         .await?;
+    // `_sqlx_migrations` is sqlx's own table, created by the first `run`; the macros check
+    // this query against the one scripts/sqlx-prepare creates.
     let applied: Vec<(i64, Vec<u8>, bool)> = if table.is_some() {
-        sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
+        sqlx::query!("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
             .fetch_all(pool)
             .await?
+            .into_iter()
+            .map(|r| (r.version, r.checksum, r.success))
+            .collect()
     } else {
         Vec::new()
     };

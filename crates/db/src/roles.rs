@@ -12,6 +12,11 @@ use std::fmt::Write as _;
 
 use sqlx::{PgConnection, PgPool};
 
+// CREATE ROLE, ALTER ROLE, GRANT and REVOKE take no bind parameters: the statements below
+// are built from the policy's own names and the configured role name, each quoted by
+// `ident` (which refuses what PostgreSQL would reject or truncate).
+use crate::ident::quote as ident;
+
 /// What the runtime role may UPDATE in one table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Update {
@@ -240,12 +245,6 @@ pub fn compare(schema: &SchemaObjects) -> (Vec<String>, Vec<String>) {
     (unclassified, stale)
 }
 
-/// A quoted SQL identifier. GRANT takes no bind parameters, so the statements below are
-/// built from the policy's own names and the configured role name, each quoted here.
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// Creates `name` as a LOGIN role without superuser, CREATEDB, CREATEROLE, REPLICATION or
 /// BYPASSRLS, or takes those attributes away from an existing one. No password: this is for
 /// a local server that trusts loopback connections.
@@ -262,7 +261,8 @@ pub async fn ensure_login_role(pool: &PgPool, name: &str) -> Result<(), sqlx::Er
     .await?;
     match existing {
         None => {
-            let sql = format!("CREATE ROLE {} {attrs}", ident(name));
+            // No bind parameter can name a role: quoted instead (see `ident`).
+            let sql = format!("CREATE ROLE {} {attrs}", ident(name)?);
             match sqlx::raw_sql(&sql).execute(pool).await {
                 Ok(_) => tracing::info!(role = name, "created the runtime database role"),
                 // Another process created it between our look and our create.
@@ -278,7 +278,8 @@ pub async fn ensure_login_role(pool: &PgPool, name: &str) -> Result<(), sqlx::Er
                 || r.replication
                 || r.bypassrls =>
         {
-            sqlx::raw_sql(&format!("ALTER ROLE {} {attrs}", ident(name)))
+            // As above: ALTER ROLE names its role in the statement.
+            sqlx::raw_sql(&format!("ALTER ROLE {} {attrs}", ident(name)?))
                 .execute(pool)
                 .await?;
         }
@@ -327,7 +328,7 @@ pub async fn grant_runtime(pool: &PgPool, role: &str) -> Result<(), RoleError> {
     .fetch_all(&mut *tx)
     .await?;
 
-    let r = ident(role);
+    let r = ident(role).map_err(sqlx::Error::from)?;
     let mut sql = String::new();
     // PostgreSQL before 15 lets every role create tables in `public`.
     sql.push_str("REVOKE CREATE ON SCHEMA public FROM PUBLIC;\n");
@@ -344,7 +345,7 @@ pub async fn grant_runtime(pool: &PgPool, role: &str) -> Result<(), RoleError> {
         "REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC, {r};"
     );
     for p in POLICY {
-        let table = ident(p.table);
+        let table = ident(p.table).map_err(sqlx::Error::from)?;
         let mut privileges = vec!["SELECT"];
         if p.insert {
             privileges.push("INSERT");
@@ -361,7 +362,11 @@ pub async fn grant_runtime(pool: &PgPool, role: &str) -> Result<(), RoleError> {
             privileges.join(", ")
         );
         if let Update::Columns(columns) = p.update {
-            let columns: Vec<String> = columns.iter().map(|c| ident(c)).collect();
+            let columns = columns
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sqlx::Error::from)?;
             let _ = writeln!(
                 sql,
                 "GRANT UPDATE ({}) ON TABLE {table} TO {r};",
@@ -372,7 +377,7 @@ pub async fn grant_runtime(pool: &PgPool, role: &str) -> Result<(), RoleError> {
             let _ = writeln!(
                 sql,
                 "GRANT USAGE ON SEQUENCE {} TO {r};",
-                ident(&s.sequence)
+                ident(&s.sequence).map_err(sqlx::Error::from)?
             );
         }
     }
@@ -383,16 +388,20 @@ pub async fn grant_runtime(pool: &PgPool, role: &str) -> Result<(), RoleError> {
         .filter(|(_, use_)| *use_ == FunctionUse::Execute)
         .map(|(name, _)| (*name).to_owned())
         .collect();
-    let signatures: Vec<String> = sqlx::query_scalar(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE n.nspname = 'public' AND p.proname = ANY($1) ORDER BY 1",
+    let signatures = sqlx::query_scalar!(
+        r#"SELECT p.oid::regprocedure::text AS "signature!"
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'public' AND p.proname = ANY($1) ORDER BY 1"#,
+        &called
     )
-    .bind(&called)
     .fetch_all(&mut *tx)
     .await?;
+    // regprocedure's text is PostgreSQL's own quoting of the name and argument types.
     for signature in &signatures {
         let _ = writeln!(sql, "GRANT EXECUTE ON FUNCTION {signature} TO {r};");
     }
+    // GRANT and REVOKE take no bind parameters: every name above is quoted, and the batch
+    // runs in this transaction.
     sqlx::raw_sql(&sql).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+
+use crate::types::RunStatus;
 
 /// The first key of the run locks; job locks (`JobDefinition::lock_key`) are small numbers.
 /// 'CRUN' in ASCII in the high half.
@@ -51,7 +54,7 @@ pub async fn claim(
 /// How a run ended, for [`finish`].
 #[derive(Debug, Clone)]
 pub struct Finish<'a> {
-    pub status: &'a str,
+    pub status: RunStatus,
     pub duration_ms: i64,
     pub error: Option<&'a str>,
     pub detail: Option<&'a Value>,
@@ -69,7 +72,7 @@ pub async fn finish(
                 error = $4, detail = $5
          WHERE id = $1",
         id,
-        end.status,
+        end.status.as_str(),
         end.duration_ms,
         end.error,
         end.detail
@@ -126,4 +129,43 @@ pub async fn prune_runs(db: impl sqlx::PgExecutor<'_>, days: i32) -> Result<u64,
     .execute(db)
     .await?
     .rows_affected())
+}
+
+/// Takes the session advisory lock `key` (a job's `lock_key`) on `conn` if no session holds
+/// it; false when one does. Held until [`unlock`] or the connection closes.
+pub async fn try_lock(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, key)
+        .fetch_one(conn)
+        .await
+}
+
+/// Releases the session advisory lock `key` taken by [`try_lock`] on `conn`; false when this
+/// session did not hold it.
+pub async fn unlock(conn: &mut PgConnection, key: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT pg_advisory_unlock($1) AS "released!""#, key)
+        .fetch_one(conn)
+        .await
+}
+
+/// The newest run of a scheduled job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRun {
+    pub status: RunStatus,
+    pub started_at: OffsetDateTime,
+    pub duration_ms: Option<i64>,
+}
+
+/// The newest run of `job`, if it ever ran.
+pub async fn last_run(
+    db: impl sqlx::PgExecutor<'_>,
+    job: &str,
+) -> Result<Option<LastRun>, sqlx::Error> {
+    sqlx::query_as!(
+        LastRun,
+        r#"SELECT status AS "status: RunStatus", started_at, duration_ms FROM job_runs
+           WHERE job = $1 ORDER BY started_at DESC LIMIT 1"#,
+        job
+    )
+    .fetch_optional(db)
+    .await
 }

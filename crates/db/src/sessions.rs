@@ -47,34 +47,9 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<SessionUser>, s
     if token.len() != 64 {
         return Ok(None);
     }
-    let row = sqlx::query!(
-        "SELECT u.id, u.tenant_id, u.email, u.display_name, u.role, u.is_platform_owner,
-                u.created_at, t.name AS tenant_name, t.slug AS tenant_slug
-         FROM sessions s
-         JOIN users u ON u.id = s.user_id
-         JOIN tenants t ON t.id = u.tenant_id
-         WHERE s.id_hash = $1 AND s.expires_at > now()",
-        digest(token)
-    )
-    .fetch_optional(pool)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(SessionUser {
-        user: User {
-            id: r.id,
-            tenant_id: r.tenant_id,
-            email: r.email,
-            display_name: r.display_name,
-            role: r
-                .role
-                .parse()
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            is_platform_owner: r.is_platform_owner,
-            created_at: r.created_at,
-        },
-        tenant_name: r.tenant_name,
-        tenant_slug: r.tenant_slug,
-    }))
+    Ok(lookup_digest(pool, &digest(token))
+        .await?
+        .map(|(user, _)| user))
 }
 
 /// [`lookup`] by the token's digest, with the session's expiry (for callers that cache).
@@ -82,35 +57,36 @@ pub async fn lookup_digest(
     pool: &PgPool,
     id_hash: &[u8],
 ) -> Result<Option<(SessionUser, OffsetDateTime)>, sqlx::Error> {
-    use sqlx::Row;
-    let row = sqlx::query(
+    let row = sqlx::query!(
         "SELECT u.id, u.tenant_id, u.email, u.display_name, u.role, u.is_platform_owner,
                 u.created_at, t.name AS tenant_name, t.slug AS tenant_slug, s.expires_at
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          JOIN tenants t ON t.id = u.tenant_id
          WHERE s.id_hash = $1 AND s.expires_at > now()",
+        id_hash
     )
-    .bind(id_hash)
     .fetch_optional(pool)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let role: String = r.try_get("role")?;
     Ok(Some((
         SessionUser {
             user: User {
-                id: r.try_get("id")?,
-                tenant_id: r.try_get("tenant_id")?,
-                email: r.try_get("email")?,
-                display_name: r.try_get("display_name")?,
-                role: role.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                is_platform_owner: r.try_get("is_platform_owner")?,
-                created_at: r.try_get("created_at")?,
+                id: r.id,
+                tenant_id: r.tenant_id,
+                email: r.email,
+                display_name: r.display_name,
+                role: r
+                    .role
+                    .parse()
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                is_platform_owner: r.is_platform_owner,
+                created_at: r.created_at,
             },
-            tenant_name: r.try_get("tenant_name")?,
-            tenant_slug: r.try_get("tenant_slug")?,
+            tenant_name: r.tenant_name,
+            tenant_slug: r.tenant_slug,
         },
-        r.try_get("expires_at")?,
+        r.expires_at,
     )))
 }
 

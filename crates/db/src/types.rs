@@ -1,5 +1,8 @@
 //! Kinds and statuses stored as text, as Rust enums: a row read back is always one of the
 //! values the CHECK constraints allow, and code never compares strings to literals.
+//!
+//! The enums defined here are `sqlx::Type`s themselves. `domain::JobStatus` cannot be, since
+//! `domain` does not depend on sqlx: [`Stored`] reads it from its text column instead.
 
 use std::fmt;
 use std::str::FromStr;
@@ -108,6 +111,17 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// How a scheduled run (`job_runs`) stands: RUNNING until its runner records the end.
+    RunStatus, "run status" {
+        Running => "RUNNING",
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        TimedOut => "TIMED_OUT",
+        SkippedOverlap => "SKIPPED_OVERLAP",
+    }
+);
+
 impl ArtifactKind {
     /// Content is everything made from a syllabus.
     pub const CONTENT: &'static [ArtifactKind] = &[
@@ -137,5 +151,37 @@ impl ArtifactStatus {
 
     pub fn is_approved(self) -> bool {
         self == ArtifactStatus::Approved
+    }
+}
+
+/// A text column read as a `domain` type that parses from its text (`FromStr`), for
+/// `query_as!`: `status AS "status: Stored<JobStatus>"` decodes the column and the macro
+/// converts it into the struct's `JobStatus` field (through the `From` impls below). A value
+/// that does not parse is a decode error, never a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored<T>(pub T);
+
+impl<T> Type<Postgres> for Stored<T> {
+    fn type_info() -> PgTypeInfo {
+        <&str as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <&str as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r, T> Decode<'r, Postgres> for Stored<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(Stored(<&str as Decode<Postgres>>::decode(value)?.parse()?))
+    }
+}
+
+impl From<Stored<domain::JobStatus>> for domain::JobStatus {
+    fn from(s: Stored<domain::JobStatus>) -> Self {
+        s.0
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use domain::JobStatus;
 use serde_json::json;
 use store::Objects;
 use uuid::Uuid;
@@ -192,16 +193,17 @@ pub fn queue_metrics() -> JobDefinition {
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let depth = db::jobs::queue_depth(&ctx.pool).await?;
-                for status in ["REQUESTED", "PENDING", "RUNNING"] {
+                for status in JobStatus::ALL.into_iter().filter(|s| s.is_live()) {
                     let n = depth
                         .iter()
-                        .find(|(s, _)| s == status)
-                        .map_or(0, |(_, n)| *n);
-                    metrics::gauge!("jobs_queue_depth", "status" => status).set(n as f64);
+                        .find(|d| d.status == status)
+                        .map_or(0, |d| d.jobs);
+                    metrics::gauge!("jobs_queue_depth", "status" => status.as_str()).set(n as f64);
                 }
                 Ok(json!(
                     depth
                         .into_iter()
+                        .map(|d| (d.status.as_str(), d.jobs))
                         .collect::<std::collections::BTreeMap<_, _>>()
                 ))
             })

@@ -385,7 +385,7 @@ impl Worker {
         let mut backoff = Backoff::new(self.0.config.finish_retry);
         loop {
             match jobs::claim_state(&self.0.pool, job.id).await {
-                Ok(Some(state)) if state.status() == JobStatus::Completed => {
+                Ok(Some(state)) if state.status == JobStatus::Completed => {
                     if state.output_ref.as_deref() == Some(record.path.as_str()) {
                         tracing::info!(job = %job.id, "the completion had committed: output kept");
                         return Finished::Completed;
@@ -395,7 +395,7 @@ impl Worker {
                         .await;
                 }
                 Ok(Some(state))
-                    if state.status() == JobStatus::Running
+                    if state.status == JobStatus::Running
                         && state.claim_token == Some(token)
                         && state.lease_live =>
                 {
@@ -460,7 +460,7 @@ impl Worker {
                         .ok()
                         .flatten()
                         .is_some_and(|s| {
-                            s.status() == JobStatus::Failed && s.error.as_ref() == Some(&error)
+                            s.status == JobStatus::Failed && s.error.as_ref() == Some(&error)
                         });
                     return if ours {
                         Finished::Failed(failure.code)

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use db::types::RunStatus;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -67,13 +68,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    /// The status a run with this outcome is recorded with.
+    pub fn status(self) -> RunStatus {
         match self {
-            Outcome::Succeeded => "SUCCEEDED",
-            Outcome::Failed => "FAILED",
-            Outcome::TimedOut => "TIMED_OUT",
-            Outcome::SkippedOverlap => "SKIPPED_OVERLAP",
+            Outcome::Succeeded => RunStatus::Succeeded,
+            Outcome::Failed => RunStatus::Failed,
+            Outcome::TimedOut => RunStatus::TimedOut,
+            Outcome::SkippedOverlap => RunStatus::SkippedOverlap,
         }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.status().as_str()
     }
 }
 
@@ -242,7 +248,7 @@ impl Scheduler {
         let duration = started.elapsed();
         let ms = duration.as_millis() as i64;
         let end = db::runs::Finish {
-            status: outcome.as_str(),
+            status: outcome.status(),
             duration_ms: ms,
             error: error.as_deref(),
             detail: detail.as_ref(),
@@ -308,11 +314,7 @@ impl Scheduler {
     ) -> anyhow::Result<(Outcome, Option<String>, Option<Value>)> {
         // The run's own connection, closed (never pooled) afterwards, so the session lock can
         // never leak to another user of the pool even if this task is cancelled.
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(def.lock_key)
-            .fetch_one(&mut *conn)
-            .await?;
-        if !locked {
+        if !db::runs::try_lock(conn, def.lock_key).await? {
             return Ok((Outcome::SkippedOverlap, None, None));
         }
         let result = if self.dry_run {
@@ -341,10 +343,7 @@ impl Scheduler {
                 }
             }
         };
-        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(def.lock_key)
-            .execute(&mut *conn)
-            .await;
+        let _ = db::runs::unlock(conn, def.lock_key).await;
         Ok(result)
     }
 }

@@ -43,10 +43,7 @@ pub async fn run(config: Result<Config, Vec<ConfigError>>) -> ExitCode {
             line(false, "migrations", "not checked: no database");
         }
         Ok(database) => {
-            let version: Result<String, _> = sqlx::query_scalar("SHOW server_version")
-                .fetch_one(&database.pool)
-                .await;
-            match version {
+            match db::connect::server_version(&database.pool).await {
                 Ok(v) => line(
                     true,
                     "database",

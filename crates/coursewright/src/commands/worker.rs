@@ -117,18 +117,16 @@ pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
         "job", "schedule", "timeout", "outcome"
     );
     for def in sched.jobs() {
-        let last: Option<(String, time::OffsetDateTime, Option<i64>)> = sqlx::query_as(
-            "SELECT status, started_at, duration_ms FROM job_runs WHERE job = $1 ORDER BY started_at DESC LIMIT 1",
-        )
-        .bind(def.name)
-        .fetch_optional(&database.pool)
-        .await?;
+        let last = db::runs::last_run(&database.pool, def.name).await?;
         let schedule = match def.schedule {
             worker::Schedule::Every(d) => format!("every {}s", d.as_secs()),
             worker::Schedule::Manual => "manual".into(),
         };
         let (outcome, when) = match last {
-            Some((s, at, ms)) => (s, format!("{at} ({} ms)", ms.unwrap_or(0))),
+            Some(r) => (
+                r.status.to_string(),
+                format!("{} ({} ms)", r.started_at, r.duration_ms.unwrap_or(0)),
+            ),
             None => ("-".into(), "never".into()),
         };
         println!(

@@ -269,5 +269,6 @@ async fn emails_are_unique_across_tenants_and_stored_lower_case() {
 }
 
 mod course_migration;
+mod functions;
 mod migrations;
 mod roles;

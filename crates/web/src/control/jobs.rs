@@ -190,7 +190,7 @@ async fn retry_json(
 struct JobRow {
     id: Uuid,
     kind: String,
-    status: String,
+    status: JobStatus,
     target: String,
     created: String,
 }
@@ -304,8 +304,8 @@ async fn job_page(
     }
     render(&JobPage {
         layout: ctx.layout(format!("Job {}", job.id)),
-        can_trigger: job.status() == JobStatus::Requested,
-        can_retry: job.status() == JobStatus::Failed,
+        can_trigger: job.status == JobStatus::Requested,
+        can_retry: job.status == JobStatus::Failed,
         facts,
         job,
         blocks,

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use db::artifacts::{self, Artifact};
 use db::types::{ArtifactKind, ArtifactStatus};
-use domain::{Brief, Lesson, Project, Quiz, Syllabus};
+use domain::{Brief, JobStatus, Lesson, Project, Quiz, Syllabus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -356,7 +356,7 @@ struct ModuleView {
 struct JobView {
     id: Uuid,
     kind: String,
-    status: String,
+    status: JobStatus,
     target: String,
 }
 
@@ -474,7 +474,7 @@ async fn syllabus_page(
     .collect();
     let working = jobs
         .iter()
-        .any(|j| j.status == "PENDING" || j.status == "RUNNING");
+        .any(|j| matches!(j.status, JobStatus::Pending | JobStatus::Running));
     render(&SyllabusPage {
         layout: ctx.layout(s.title.clone()),
         review_action: format!("/admin/syllabi/{}/review", a.id),
