@@ -61,10 +61,10 @@ fn url_for(opts: &PgConnectOptions, db: &str) -> String {
     )
 }
 
-/// `name` as a quoted SQL identifier. Database DDL takes no bind parameters, so the names the
-/// harness makes up are spliced in, quoted, never bare.
+/// A name quoted as a PostgreSQL identifier, by the one helper production code uses. Test
+/// databases' names are generated here, so a refusal is a bug in this crate.
 pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    db::ident::quote(name).unwrap_or_else(|e| panic!("{name:?} is not an identifier: {e}"))
 }
 
 fn template_name() -> String {

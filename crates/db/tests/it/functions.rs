@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use db::testing::TestDatabase;
+use test_support::TestDatabase;
 use sqlx::{PgConnection, Row};
 
 const FUNCTIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/functions");
