@@ -6,6 +6,7 @@
 //! [`domain::JobSpec`]) enqueued in the same transaction as the change that asks for it.
 
 pub mod authoring;
+pub mod jobs;
 pub mod learning;
 pub mod publishing;
 

@@ -55,22 +55,8 @@ pub struct Job {
     pub retry_of: Option<Uuid>,
 }
 
-/// Why a control-plane action on a job was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error("job not found")]
-    NotFound,
-    #[error("{0}")]
-    Conflict(String),
-    /// The job has been retried already (a job is retried once; retry its retry instead).
-    #[error("job {0} has been retried already")]
-    AlreadyRetried(Uuid),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
 /// The index that lets a job be retried once (migration 0007).
-const ONE_RETRY_PER_JOB: &str = "jobs_one_retry_per_job";
+pub const ONE_RETRY_PER_JOB: &str = "jobs_one_retry_per_job";
 
 /// Where a new job starts: an admin's request awaits a trigger; direct work is PENDING.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,11 +236,12 @@ pub async fn list(db: &PgPool, tenant_id: Uuid, f: &JobFilter) -> Result<Vec<Job
     .await
 }
 
-async fn lock_for_change(
+/// Job `id` of `tenant_id`, locked for a change until `tx` ends.
+pub async fn lock(
     tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,
     id: Uuid,
-) -> Result<Job, JobError> {
+) -> Result<Option<Job>, sqlx::Error> {
     sqlx::query_as!(
         Job,
         r#"SELECT id, tenant_id, kind, status AS "status: Stored<JobStatus>", target_type,
@@ -266,24 +253,16 @@ async fn lock_for_change(
         id
     )
     .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(JobError::NotFound)
+    .await
 }
 
-/// An admin's trigger: REQUESTED → PENDING. Any other state is a conflict.
-pub async fn trigger(
+/// Moves REQUESTED job `id` to PENDING, as triggered by `actor`, with its audit row, and
+/// wakes the workers. `None` when the job is not REQUESTED (any more).
+pub async fn set_triggered(
     tx: &mut Transaction<'_, Postgres>,
-    tenant_id: Uuid,
     id: Uuid,
     actor: Uuid,
-) -> Result<Job, JobError> {
-    let job = lock_for_change(tx, tenant_id, id).await?;
-    if job.status != JobStatus::Requested {
-        return Err(JobError::Conflict(format!(
-            "only a REQUESTED job can be triggered; this one is {}",
-            job.status
-        )));
-    }
+) -> Result<Option<Job>, sqlx::Error> {
     let job = sqlx::query_as!(
         Job,
         r#"UPDATE jobs SET status = 'PENDING', triggered_by = $2, triggered_at = clock_timestamp()
@@ -295,75 +274,60 @@ pub async fn trigger(
         id,
         actor
     )
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    audit::record(
-        tx,
-        event(AuditAction::RegenJobTriggered, &job, Some(actor), json!({})),
-    )
-    .await;
-    notify(tx).await?;
+    if let Some(job) = &job {
+        audit::record(
+            tx,
+            event(AuditAction::RegenJobTriggered, job, Some(actor), json!({})),
+        )
+        .await;
+        notify(tx).await?;
+    }
     Ok(job)
 }
 
-/// An admin's retry of a FAILED job: a new PENDING job with `retry_of` set. The failed row
-/// stays exactly as it was.
-pub async fn retry(
+/// The retry of job `id`, if it has one.
+pub async fn retry_of(
     tx: &mut Transaction<'_, Postgres>,
-    tenant_id: Uuid,
     id: Uuid,
-    actor: Uuid,
-) -> Result<Job, JobError> {
-    let old = lock_for_change(tx, tenant_id, id).await?;
-    if old.status != JobStatus::Failed {
-        return Err(JobError::Conflict(format!(
-            "only a FAILED job can be retried; this one is {}",
-            old.status
-        )));
-    }
-    // The row lock above queues concurrent retries of one job, so the one after the first
-    // sees its retry here; the unique index is the guarantee behind this courtesy.
-    let retried = sqlx::query_scalar!("SELECT id FROM jobs WHERE retry_of = $1", old.id)
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT id FROM jobs WHERE retry_of = $1", id)
         .fetch_optional(&mut **tx)
-        .await?;
-    if retried.is_some() {
-        return Err(JobError::AlreadyRetried(old.id));
-    }
-    let kind = domain::JobKind::parse(&old.kind).map_err(|e| JobError::Conflict(e.to_string()))?;
+        .await
+}
+
+/// A new PENDING job doing what `old` did, with `retry_of` set, and the audit row of the
+/// retry when it was created. A second retry of one job violates [`ONE_RETRY_PER_JOB`].
+pub async fn insert_retry(
+    tx: &mut Transaction<'_, Postgres>,
+    old: &Job,
+    kind: &domain::JobKind,
+    actor: Uuid,
+) -> Result<Created, sqlx::Error> {
     let new = NewJob {
-        tenant_id,
-        kind: &kind,
+        tenant_id: old.tenant_id,
+        kind,
         target_type: &old.target_type,
         target_id: &old.target_id,
         instruction: old.instruction.clone(),
         created_by: Some(actor),
         start: Start::Pending,
     };
-    let created = match create_inner(tx, new, Some(old.id)).await {
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some(ONE_RETRY_PER_JOB) => {
-            return Err(JobError::AlreadyRetried(old.id));
-        }
-        other => other?,
-    };
-    match created {
-        Created::New(job) => {
-            audit::record(
-                tx,
-                event(
-                    AuditAction::RegenJobRetried,
-                    &old,
-                    Some(actor),
-                    json!({ "retryJobId": job.id }),
-                ),
-            )
-            .await;
-            Ok(job)
-        }
-        Created::Existing(live) => Err(JobError::Conflict(format!(
-            "job {} for the same target is already {}",
-            live.id, live.status
-        ))),
+    let created = create_inner(tx, new, Some(old.id)).await?;
+    if let Created::New(job) = &created {
+        audit::record(
+            tx,
+            event(
+                AuditAction::RegenJobRetried,
+                old,
+                Some(actor),
+                json!({ "retryJobId": job.id }),
+            ),
+        )
+        .await;
     }
+    Ok(created)
 }
 
 /// Claims the oldest PENDING job for `worker`, in one statement: status RUNNING, a fresh

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use test_support::TestDatabase;
 use sqlx::{PgConnection, Row};
+use test_support::TestDatabase;
 
 const FUNCTIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/functions");
 const MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");

@@ -481,9 +481,14 @@ async fn the_runtime_role_can_run_the_whole_course_lifecycle() {
         panic!("a new job")
     };
     let mut tx = pool.begin().await.expect("begin");
-    db::jobs::trigger(&mut tx, tenant, job.id, admin)
+    db::jobs::lock(&mut tx, tenant, job.id)
         .await
-        .expect("trigger");
+        .expect("lock")
+        .expect("the job");
+    db::jobs::set_triggered(&mut tx, job.id, admin)
+        .await
+        .expect("trigger")
+        .expect("a REQUESTED job");
     tx.commit().await.expect("commit");
     let claimed = db::jobs::claim(pool, "w1", Duration::from_secs(60))
         .await

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use db::jobs::{self, Job, JobError, JobFilter};
+use db::jobs::{self, Job, JobFilter};
 use domain::{JobStatus, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -32,20 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/jobs/{id}", get(job_page))
         .route("/admin/jobs/{id}/trigger", post(trigger_form))
         .route("/admin/jobs/{id}/retry", post(retry_form))
-}
-
-impl From<JobError> for WebError {
-    fn from(e: JobError) -> Self {
-        match e {
-            JobError::NotFound => WebError::not_found("job"),
-            JobError::Conflict(m) => WebError::Conflict(m),
-            e @ JobError::AlreadyRetried(_) => WebError::ConflictCode {
-                code: "already_retried",
-                message: format!("{e}; a job is retried once (retry its retry instead)"),
-            },
-            JobError::Db(e) => WebError::Database(e),
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,10 +153,7 @@ async fn trigger_json(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Value>, WebError> {
-    caller.require_role(&[Role::Admin])?;
-    let mut tx = state.pool.begin().await?;
-    let job = jobs::trigger(&mut tx, caller.tenant_id, id, caller.user_id).await?;
-    tx.commit().await?;
+    let job = app::jobs::trigger(&state.pool, &caller.actor(), id).await?;
     Ok(axum::Json(json!({ "job": job })))
 }
 
@@ -180,10 +163,7 @@ async fn retry_json(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<(StatusCode, axum::Json<Value>), WebError> {
-    caller.require_role(&[Role::Admin])?;
-    let mut tx = state.pool.begin().await?;
-    let job = jobs::retry(&mut tx, caller.tenant_id, id, caller.user_id).await?;
-    tx.commit().await?;
+    let job = app::jobs::retry(&state.pool, &caller.actor(), id).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "job": job }))))
 }
 
@@ -325,14 +305,11 @@ async fn trigger_form(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
-    caller.require_role(&[Role::Admin])?;
-    let mut tx = state.pool.begin().await?;
-    match jobs::trigger(&mut tx, caller.tenant_id, id, caller.user_id).await {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(back_with(id, "Job triggered: a worker will pick it up."))
+    match app::jobs::trigger(&state.pool, &caller.actor(), id).await {
+        Ok(_) => Ok(back_with(id, "Job triggered: a worker will pick it up.")),
+        Err(app::AppError::Conflict { message, .. }) => {
+            Ok(back_with(id, &format!("Not triggered: {message}.")))
         }
-        Err(JobError::Conflict(m)) => Ok(back_with(id, &format!("Not triggered: {m}."))),
         Err(e) => Err(e.into()),
     }
 }
@@ -343,18 +320,14 @@ async fn retry_form(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<Response, WebError> {
-    caller.require_role(&[Role::Admin])?;
-    let mut tx = state.pool.begin().await?;
-    match jobs::retry(&mut tx, caller.tenant_id, id, caller.user_id).await {
-        Ok(new) => {
-            tx.commit().await?;
-            Ok(back_with(
-                new.id,
-                "Retry created: this is the new job; the failed one is kept as it was.",
-            ))
+    match app::jobs::retry(&state.pool, &caller.actor(), id).await {
+        Ok(new) => Ok(back_with(
+            new.id,
+            "Retry created: this is the new job; the failed one is kept as it was.",
+        )),
+        Err(app::AppError::Conflict { message, .. }) => {
+            Ok(back_with(id, &format!("Not retried: {message}.")))
         }
-        Err(JobError::Conflict(m)) => Ok(back_with(id, &format!("Not retried: {m}."))),
-        Err(e @ JobError::AlreadyRetried(_)) => Ok(back_with(id, &format!("Not retried: {e}."))),
         Err(e) => Err(e.into()),
     }
 }

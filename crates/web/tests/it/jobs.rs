@@ -81,7 +81,7 @@ async fn an_admin_lists_inspects_and_triggers_a_job_once() {
     // Queued is the effect under test; nothing here runs it.
     app.expect_pending(1);
     let again = error_of(app.csrf_post(&admin, &url).send().await.expect("post")).await;
-    assert_eq!((again.0, again.1.as_str()), (409, "conflict"));
+    assert_eq!((again.0, again.1.as_str()), (409, "not_requested"));
     let retry = error_of(
         app.csrf_post(
             &admin,

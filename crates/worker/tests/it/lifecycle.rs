@@ -3,7 +3,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use db::jobs::{JobError, Start};
+use app::AppError;
+use db::jobs::Start;
 use serde_json::json;
 use test_support::{TestApp, wait_until};
 use uuid::Uuid;
@@ -127,11 +128,9 @@ async fn a_completed_job_has_its_output_in_the_store_and_a_full_audit_trail() {
         .execute(&db.pool)
         .await
         .expect("admin");
-    let mut tx = db.pool.begin().await.expect("begin");
-    db::jobs::trigger(&mut tx, t, job.id, admin)
+    app::jobs::trigger(&db.pool, &admin_of(t, admin), job.id)
         .await
         .expect("trigger");
-    tx.commit().await.expect("commit");
 
     let (ran, finished) = w.run_one().await.expect("run").expect("a job");
     assert_eq!((ran.id, finished), (job.id, Finished::Completed));
@@ -288,6 +287,7 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
         .execute(&db.pool)
         .await
         .expect("admin");
+    let admin_actor = admin_of(t, admin);
     let first = job(db, t, "MISBEHAVE", "error", Start::Requested).await;
     let mut tx = db.pool.begin().await.expect("begin");
     let again = db::jobs::create(
@@ -309,21 +309,22 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
 
     let trigger = |id| {
         let pool = db.pool.clone();
-        async move {
-            let mut tx = pool.begin().await.expect("begin");
-            let r = db::jobs::trigger(&mut tx, t, id, admin).await;
-            tx.commit().await.expect("commit");
-            r
-        }
+        async move { app::jobs::trigger(&pool, &admin_actor, id).await }
     };
     trigger(first.id).await.expect("first trigger");
     assert!(
-        matches!(trigger(first.id).await, Err(JobError::Conflict(_))),
+        matches!(
+            trigger(first.id).await,
+            Err(AppError::Conflict {
+                code: "not_requested",
+                ..
+            })
+        ),
         "second trigger is a conflict"
     );
     assert!(matches!(
         trigger(Uuid::new_v4()).await,
-        Err(JobError::NotFound)
+        Err(AppError::NotFound(_))
     ));
 
     let (_, objects) = temp_store();
@@ -340,11 +341,9 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
             .fetch_one(&db.pool)
             .await
             .expect("row");
-    let mut tx = db.pool.begin().await.expect("begin");
-    let retry = db::jobs::retry(&mut tx, t, first.id, admin)
+    let retry = app::jobs::retry(&db.pool, &admin_actor, first.id)
         .await
         .expect("retry");
-    tx.commit().await.expect("commit");
     assert_eq!(
         (retry.retry_of, retry.status.as_str()),
         (Some(first.id), "PENDING")
@@ -359,18 +358,23 @@ async fn a_double_request_makes_one_job_and_trigger_and_retry_follow_the_state_m
             .await
             .expect("row");
     assert_eq!(before, after, "the failed job stays exactly as it was");
-    let mut tx = db.pool.begin().await.expect("begin");
     assert!(
         matches!(
-            db::jobs::retry(&mut tx, t, retry.id, admin).await,
-            Err(JobError::Conflict(_))
+            app::jobs::retry(&db.pool, &admin_actor, retry.id).await,
+            Err(AppError::Conflict {
+                code: "not_failed",
+                ..
+            })
         ),
         "a PENDING job cannot be retried"
     );
     assert!(
         matches!(
-            db::jobs::retry(&mut tx, t, first.id, admin).await,
-            Err(JobError::AlreadyRetried(id)) if id == first.id
+            app::jobs::retry(&db.pool, &admin_actor, first.id).await,
+            Err(AppError::Conflict {
+                code: "already_retried",
+                ..
+            })
         ),
         "a job is retried once"
     );
@@ -463,4 +467,13 @@ async fn a_claim_writes_locked_then_started_and_a_finish_writes_its_metadata() {
     }
     assert_eq!(rows[1].1["worker"], "w-meta");
     assert_eq!(rows[3].1["code"], "validation_failed");
+}
+
+/// The use cases' view of admin `user` of tenant `t`.
+fn admin_of(t: Uuid, user: Uuid) -> app::Actor {
+    app::Actor {
+        tenant_id: t,
+        user_id: user,
+        role: domain::Role::Admin,
+    }
 }
