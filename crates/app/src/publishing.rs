@@ -6,9 +6,9 @@ use db::artifacts::{self, Artifact};
 use db::audit::{self, AuditEvent};
 use db::courses;
 use db::packages::{self, NewPackage, PackageRow};
-use db::types::PackageStatus;
+use db::types::{ArtifactKind, ArtifactStatus, PackageStatus};
 use domain::AuditAction;
-use domain::package::{self as builder, BuildError, Part};
+use domain::package::{self as builder, BuildError, Part, PartKind, PartStatus};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -18,10 +18,19 @@ use crate::{ADMIN, Actor, AppError};
 fn part(a: &Artifact) -> Part {
     Part {
         artifact_id: a.id.to_string(),
-        kind: a.kind.as_str().to_owned(),
+        kind: match a.kind {
+            ArtifactKind::Syllabus => PartKind::Syllabus,
+            ArtifactKind::Lesson => PartKind::Lesson,
+            ArtifactKind::Quiz => PartKind::Quiz,
+            ArtifactKind::Project => PartKind::Project,
+        },
         ref_id: a.ref_id.clone(),
         version: u32::try_from(a.version).unwrap_or_default(),
-        status: a.status.as_str().to_owned(),
+        status: match a.status {
+            ArtifactStatus::Draft => PartStatus::Draft,
+            ArtifactStatus::Approved => PartStatus::Approved,
+            ArtifactStatus::Rejected => PartStatus::Rejected,
+        },
         prompt_version: a.provenance["promptVersion"].as_str().map(str::to_owned),
         content_hash: a.content_hash.clone(),
         body: a.body.clone(),

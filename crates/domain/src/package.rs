@@ -130,16 +130,59 @@ pub fn redact_quiz(quiz: &mut serde_json::Value) {
     }
 }
 
+/// What an artifact given to the builder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    Syllabus,
+    Lesson,
+    Quiz,
+    Project,
+}
+
+impl PartKind {
+    /// The name packages record in their sources (and storage uses).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Syllabus => "SYLLABUS",
+            Self::Lesson => "LESSON",
+            Self::Quiz => "QUIZ",
+            Self::Project => "PROJECT",
+        }
+    }
+}
+
+impl std::fmt::Display for PartKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an artifact given to the builder is in review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartStatus {
+    Draft,
+    Approved,
+    Rejected,
+}
+
+impl std::fmt::Display for PartStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Draft => "DRAFT",
+            Self::Approved => "APPROVED",
+            Self::Rejected => "REJECTED",
+        })
+    }
+}
+
 /// One artifact as the builder receives it from storage.
 #[derive(Debug, Clone)]
 pub struct Part {
     pub artifact_id: String,
-    /// SYLLABUS, LESSON, QUIZ or PROJECT.
-    pub kind: String,
+    pub kind: PartKind,
     pub ref_id: String,
     pub version: u32,
-    /// DRAFT, APPROVED or REJECTED.
-    pub status: String,
+    pub status: PartStatus,
     pub prompt_version: Option<String>,
     pub content_hash: String,
     pub body: serde_json::Value,
@@ -148,7 +191,7 @@ pub struct Part {
 impl Part {
     fn source(&self) -> PartSource {
         PartSource {
-            kind: self.kind.clone(),
+            kind: self.kind.as_str().to_owned(),
             ref_id: self.ref_id.clone(),
             artifact_id: self.artifact_id.clone(),
             version: self.version,
@@ -198,13 +241,18 @@ pub fn canonical(package: &CoursePackage) -> (String, String) {
 }
 
 /// The newest APPROVED version among `parts` for (`kind`, `ref_id`), or why there is none.
-fn pick<'a>(parts: &'a [Part], kind: &str, ref_id: &str, what: &str) -> Result<&'a Part, String> {
+fn pick<'a>(
+    parts: &'a [Part],
+    kind: PartKind,
+    ref_id: &str,
+    what: &str,
+) -> Result<&'a Part, String> {
     let mut candidates: Vec<&Part> = parts
         .iter()
         .filter(|p| p.kind == kind && p.ref_id == ref_id)
         .collect();
     candidates.sort_by_key(|p| std::cmp::Reverse(p.version));
-    if let Some(p) = candidates.iter().find(|p| p.status == "APPROVED") {
+    if let Some(p) = candidates.iter().find(|p| p.status == PartStatus::Approved) {
         return Ok(p);
     }
     match candidates.first() {
@@ -235,13 +283,13 @@ pub fn build(
     parts: &[Part],
     version: u32,
 ) -> Result<Built, BuildError> {
-    if syllabus.kind != "SYLLABUS" {
+    if syllabus.kind != PartKind::Syllabus {
         return Err(BuildError::Invalid(format!(
             "artifact {} is a {}, not a syllabus",
             syllabus.artifact_id, syllabus.kind
         )));
     }
-    if syllabus.status != "APPROVED" {
+    if syllabus.status != PartStatus::Approved {
         return Err(BuildError::NotReady(vec![format!(
             "the syllabus (version {}) is {}, not APPROVED",
             syllabus.version, syllabus.status
@@ -253,7 +301,10 @@ pub fn build(
     let mut chosen: Vec<(&Part, String)> = Vec::new();
     for module in &plan.modules {
         for planned in &module.lessons {
-            for (kind, label) in [("LESSON", "lesson"), ("QUIZ", "quiz for lesson")] {
+            for (kind, label) in [
+                (PartKind::Lesson, "lesson"),
+                (PartKind::Quiz, "quiz for lesson"),
+            ] {
                 let what = format!("{label} `{}` (module `{}`)", planned.id, module.id);
                 match pick(parts, kind, &planned.id, &what) {
                     Ok(p) => chosen.push((p, what)),
@@ -262,7 +313,7 @@ pub fn build(
             }
         }
         let what = format!("project for module `{}`", module.id);
-        match pick(parts, "PROJECT", &module.id, &what) {
+        match pick(parts, PartKind::Project, &module.id, &what) {
             Ok(p) => chosen.push((p, what)),
             Err(gap) => gaps.push(gap),
         }
@@ -276,8 +327,8 @@ pub fn build(
     let mut projects = Vec::new();
     let mut sources = Vec::new();
     for (part, what) in &chosen {
-        match part.kind.as_str() {
-            "LESSON" => {
+        match part.kind {
+            PartKind::Lesson => {
                 let l: Lesson = parse(part, what)?;
                 if l.lesson_id != part.ref_id {
                     return Err(BuildError::Invalid(format!(
@@ -287,7 +338,7 @@ pub fn build(
                 }
                 lessons.push(l);
             }
-            "QUIZ" => {
+            PartKind::Quiz => {
                 let q: Quiz = parse(part, what)?;
                 if q.lesson_id != part.ref_id {
                     return Err(BuildError::Invalid(format!(
@@ -370,27 +421,57 @@ mod tests {
             for planned in &module.lessons {
                 let lesson = offline::lesson(&syllabus, module, planned);
                 let quiz = offline::quiz(planned);
-                parts.push(part("LESSON", &planned.id, 1, "APPROVED", &lesson));
-                parts.push(part("QUIZ", &planned.id, 1, "APPROVED", &quiz));
+                parts.push(part(
+                    PartKind::Lesson,
+                    &planned.id,
+                    1,
+                    PartStatus::Approved,
+                    &lesson,
+                ));
+                parts.push(part(
+                    PartKind::Quiz,
+                    &planned.id,
+                    1,
+                    PartStatus::Approved,
+                    &quiz,
+                ));
             }
             let project = offline::project(module);
-            parts.push(part("PROJECT", &module.id, 1, "APPROVED", &project));
+            parts.push(part(
+                PartKind::Project,
+                &module.id,
+                1,
+                PartStatus::Approved,
+                &project,
+            ));
         }
         (
-            part("SYLLABUS", "syllabus", 1, "APPROVED", &syllabus),
+            part(
+                PartKind::Syllabus,
+                "syllabus",
+                1,
+                PartStatus::Approved,
+                &syllabus,
+            ),
             parts,
         )
     }
 
-    fn part(kind: &str, ref_id: &str, version: u32, status: &str, body: &impl Serialize) -> Part {
+    fn part(
+        kind: PartKind,
+        ref_id: &str,
+        version: u32,
+        status: PartStatus,
+        body: &impl Serialize,
+    ) -> Part {
         let body = serde_json::to_value(body).expect("body");
         Part {
             artifact_id: format!("{kind}-{ref_id}-{version}").to_lowercase(),
-            kind: kind.into(),
+            kind,
             ref_id: ref_id.into(),
             version,
-            status: status.into(),
-            prompt_version: Some(format!("{}@1", kind.to_lowercase())),
+            status,
+            prompt_version: Some(format!("{}@1", kind.as_str().to_lowercase())),
             content_hash: hex::encode(Sha256::digest(crate::canonical_json(&body).as_bytes())),
             body,
         }
@@ -452,7 +533,7 @@ mod tests {
         newer.artifact_id = "lesson-newer".into();
         let mut draft = first.clone();
         draft.version = 3;
-        draft.status = "DRAFT".into();
+        draft.status = PartStatus::Draft;
         draft.artifact_id = "lesson-draft".into();
         parts.push(newer);
         parts.push(draft);
@@ -468,10 +549,10 @@ mod tests {
     fn refuses_unapproved_or_missing_parts_naming_each() {
         let (s, mut parts) = course();
         let lesson_ref = parts[0].ref_id.clone();
-        parts[0].status = "DRAFT".into();
+        parts[0].status = PartStatus::Draft;
         let project_at = parts
             .iter()
-            .position(|p| p.kind == "PROJECT")
+            .position(|p| p.kind == PartKind::Project)
             .expect("project");
         let module = parts[project_at].ref_id.clone();
         parts.remove(project_at);
@@ -486,12 +567,12 @@ mod tests {
         );
 
         let (mut s, parts) = course();
-        s.status = "DRAFT".into();
+        s.status = PartStatus::Draft;
         let err = build("course-1", &s, &parts, 1).expect_err("unapproved syllabus");
         assert!(err.to_string().contains("syllabus"), "{err}");
 
         let (s, mut parts) = course();
-        parts[1].status = "REJECTED".into();
+        parts[1].status = PartStatus::Rejected;
         let err = build("course-1", &s, &parts, 1).expect_err("rejected quiz");
         assert!(err.to_string().contains("REJECTED"), "{err}");
     }
