@@ -1,16 +1,19 @@
 //! What the operations page reads: scheduled runs and alerts (platform-wide), and one
 //! tenant's job health.
 
+use domain::JobStatus;
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::types::{RunStatus, Stored};
 
 /// One scheduled run.
 #[derive(Debug, Clone)]
 pub struct RunRow {
     pub job: String,
     pub slot: String,
-    pub status: String,
+    pub status: RunStatus,
     pub runner: String,
     pub started_at: OffsetDateTime,
     pub duration_ms: Option<i64>,
@@ -21,7 +24,7 @@ pub struct RunRow {
 pub async fn recent_runs(db: impl PgExecutor<'_>) -> Result<Vec<RunRow>, sqlx::Error> {
     sqlx::query_as!(
         RunRow,
-        r#"SELECT job AS "job!", slot AS "slot!", status AS "status!", runner AS "runner!",
+        r#"SELECT job AS "job!", slot AS "slot!", status AS "status!: RunStatus", runner AS "runner!",
                   started_at AS "started_at!", duration_ms, error FROM (
              SELECT *, row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS n FROM job_runs
            ) r WHERE n <= 5 ORDER BY job, started_at DESC"#
@@ -53,7 +56,7 @@ pub async fn recent_alerts(db: impl PgExecutor<'_>) -> Result<Vec<AlertRow>, sql
 /// How many of a tenant's jobs of the last week are in each status.
 #[derive(Debug, Clone)]
 pub struct StatusCount {
-    pub status: String,
+    pub status: JobStatus,
     pub jobs: i64,
 }
 
@@ -63,7 +66,7 @@ pub async fn job_health(
 ) -> Result<Vec<StatusCount>, sqlx::Error> {
     sqlx::query_as!(
         StatusCount,
-        r#"SELECT status, count(*) AS "jobs!" FROM jobs
+        r#"SELECT status AS "status: Stored<JobStatus>", count(*) AS "jobs!" FROM jobs
            WHERE tenant_id = $1 AND created_at > now() - interval '7 days'
            GROUP BY status ORDER BY status"#,
         tenant_id

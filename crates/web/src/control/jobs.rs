@@ -95,7 +95,7 @@ async fn page_of(
 fn minimal(j: &Job) -> Value {
     json!({
         "id": j.id, "kind": j.kind, "status": j.status, "targetType": j.target_type,
-        "targetId": j.target_id, "createdAt": j.created_at.to_string(), "retryOf": j.retry_of,
+        "targetId": j.target_id, "createdAt": crate::kit::rfc3339(j.created_at), "retryOf": j.retry_of,
     })
 }
 

@@ -11,3 +11,9 @@ pub mod extract;
 pub mod metrics;
 pub mod pages;
 pub mod sessions;
+
+/// The one way JSON shows a moment: RFC 3339 (`2026-12-01T20:05:09.123Z`).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -10,7 +10,7 @@ use domain::Role;
 
 use crate::AppState;
 use crate::kit::error::WebError;
-use crate::kit::pages::{Layout, PageCtx, render};
+use crate::kit::pages::{Layout, PageCtx, render, stamp};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/ops", get(page))
@@ -67,9 +67,9 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, W
         for r in db::ops::recent_runs(&state.pool).await? {
             let run = Run {
                 slot: r.slot,
-                status: r.status,
+                status: r.status.to_string(),
                 runner: r.runner,
-                started: r.started_at.to_string(),
+                started: stamp(r.started_at),
                 duration: r
                     .duration_ms
                     .map(|m| format!("{m} ms"))
@@ -88,7 +88,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, W
             .await?
             .into_iter()
             .map(|a| Alert {
-                created: a.created_at.to_string(),
+                created: stamp(a.created_at),
                 job: a.job,
                 summary: a.summary,
                 delivered: match a.delivery_error {
@@ -101,7 +101,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, W
     let health = db::ops::job_health(&state.pool, caller.tenant_id)
         .await?
         .into_iter()
-        .map(|c| (c.status, c.jobs))
+        .map(|c| (c.status.to_string(), c.jobs))
         .collect();
     let failures = db::ops::recent_failures(&state.pool, caller.tenant_id)
         .await?
@@ -110,7 +110,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, W
             id: f.id,
             kind: f.kind,
             code: f.code.unwrap_or_default(),
-            finished: f.finished_at.map(|t| t.to_string()).unwrap_or_default(),
+            finished: f.finished_at.map(stamp).unwrap_or_default(),
         })
         .collect();
     render(&OpsPage {

@@ -70,7 +70,7 @@ fn summary(a: &Artifact) -> Value {
         "id": a.id, "kind": a.kind, "title": a.title, "status": a.status, "version": a.version,
         "refId": a.ref_id, "moduleId": a.module_id, "courseId": a.course_id,
         "syllabusId": a.syllabus_id, "parentId": a.parent_id,
-        "offline": a.provenance["offline"], "createdAt": a.created_at.to_string(),
+        "offline": a.provenance["offline"], "createdAt": crate::kit::rfc3339(a.created_at),
     })
 }
 
