@@ -1,7 +1,5 @@
-//! Alerts raised by failing scheduled jobs, and the LLM response cache: the worker's own
-//! small tables.
+//! Alerts raised by failing scheduled jobs.
 
-use serde_json::Value;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use time::OffsetDateTime;
 
@@ -58,32 +56,6 @@ pub async fn set_delivery(
         id,
         delivered_to,
         delivery_error
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// A cached LLM response by its cache key.
-pub async fn cached_response(
-    db: impl PgExecutor<'_>,
-    key: &str,
-) -> Result<Option<Value>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT response FROM llm_cache WHERE key = $1", key)
-        .fetch_optional(db)
-        .await
-}
-
-/// Caches an LLM response; the first one stored for a key stays.
-pub async fn cache_response(
-    db: impl PgExecutor<'_>,
-    key: &str,
-    response: &Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO llm_cache (key, response) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        key,
-        response
     )
     .execute(db)
     .await?;

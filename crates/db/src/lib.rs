@@ -8,6 +8,7 @@ pub mod connect;
 pub mod courses;
 pub mod ident;
 pub mod jobs;
+pub mod llm_cache;
 pub mod migrate;
 pub mod ops;
 pub mod packages;

@@ -51,7 +51,7 @@ pub struct PgCache(pub PgPool);
 impl ResponseCache for PgCache {
     fn get<'a>(&'a self, key: &'a str) -> llm::BoxFuture<'a, Option<ChatResponse>> {
         Box::pin(async move {
-            let v = db::alerts::cached_response(&self.0, key)
+            let v = db::llm_cache::cached_response(&self.0, key)
                 .await
                 .ok()
                 .flatten();
@@ -63,7 +63,7 @@ impl ResponseCache for PgCache {
             let Ok(v) = serde_json::to_value(r) else {
                 return;
             };
-            if let Err(e) = db::alerts::cache_response(&self.0, key, &v).await {
+            if let Err(e) = db::llm_cache::cache_response(&self.0, key, &v).await {
                 tracing::warn!(error = %e, "storing an LLM response in the cache failed");
             }
         })
