@@ -92,9 +92,10 @@ impl TestAppBuilder {
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         let state = AppState::new(db.app_pool.clone(), self.web, objects.clone());
+        let served = state.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            web::serve(listener, state, async {
+            web::serve(listener, served, async {
                 let _ = stopped.await;
             })
             .await
@@ -105,6 +106,7 @@ impl TestAppBuilder {
             addr,
             db,
             objects,
+            state,
             client: new_client(),
             worker,
             open_jobs_allowed: AtomicI64::new(NONE_OPEN),
@@ -131,6 +133,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub db: TestDatabase,
     pub objects: store::Objects,
+    /// The server's state: what it keeps in memory, for tests that look at it.
+    pub state: AppState,
     /// A client with its own cookie jar that follows no redirects.
     pub client: Client,
     worker: Worker,

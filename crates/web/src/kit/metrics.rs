@@ -37,6 +37,10 @@ fn describe() {
         "csrf_rejections_total",
         "Unsafe requests refused for their origin"
     );
+    metrics::describe_counter!(
+        "learner_cache_reads_total",
+        "Session and learner-view reads, answered from memory (hit) or the database (miss)"
+    );
     // Present from the start, so dashboards and alerts see a zero rather than no series.
     metrics::counter!("audit_write_failures_total").absolute(0);
 }

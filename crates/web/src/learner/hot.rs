@@ -24,10 +24,19 @@ use uuid::Uuid;
 const TTL: Duration = Duration::from_secs(60);
 const MAX_ENTRIES: usize = 100_000;
 
+/// How often the cache answered, and how often it had to ask the database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub hits: u64,
+    pub misses: u64,
+}
+
 #[derive(Default)]
 pub struct Hot {
     live: AtomicBool,
     epoch: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
     sessions: Mutex<HashMap<Vec<u8>, (SessionUser, OffsetDateTime, Instant)>>,
     learners: Mutex<HashMap<(Uuid, Uuid), (LearnerView, Instant)>>,
 }
@@ -50,8 +59,10 @@ impl Hot {
             && at.elapsed() < TTL
             && *expires > OffsetDateTime::now_utc()
         {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some(user.clone()));
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let found = db::sessions::lookup_digest(pool, &key).await?;
         if let (Some(epoch), Some((user, expires))) = (epoch, &found) {
             self.store(
@@ -79,13 +90,23 @@ impl Hot {
             && let Some((view, at)) = map.get(&key)
             && at.elapsed() < TTL
         {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some(view.clone()));
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let found = db::packages::learner_view(pool, tenant_id, course_id, user_id).await?;
         if let (Some(epoch), Some(view)) = (epoch, &found) {
             self.store(&self.learners, epoch, key, (view.clone(), Instant::now()));
         }
         Ok(found)
+    }
+
+    /// Reads answered from memory and reads that went to the database, since start.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
     }
 
     /// The epoch a read starts in, or `None` while the cache is off.

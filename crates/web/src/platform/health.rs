@@ -69,6 +69,9 @@ async fn readyz(
 
 #[tracing::instrument(skip_all, level = "debug")]
 async fn metrics(State(state): State<AppState>) -> Response {
+    let counts = state.hot.counts();
+    metrics::counter!("learner_cache_reads_total", "result" => "hit").absolute(counts.hits);
+    metrics::counter!("learner_cache_reads_total", "result" => "miss").absolute(counts.misses);
     (
         [(
             header::CONTENT_TYPE,

@@ -952,9 +952,15 @@ async fn what_another_process_changes_reaches_learners_of_this_one() {
         .expect("pg_stat_activity")
     };
     wait_until(WITHIN, "the cache listener to connect", listening).await;
+    let before = c.app.state.hot.counts();
     for _ in 0..3 {
         assert_eq!(c.learner_course(&c.learner).await.1["version"], 1);
     }
+    // Each request reads the session and the learner's view: the first read of each goes
+    // to the database, the other two requests' come from memory.
+    let warm = c.app.state.hot.counts();
+    assert_eq!(warm.misses - before.misses, 2, "{before:?} then {warm:?}");
+    assert_eq!(warm.hits - before.hits, 4, "{before:?} then {warm:?}");
 
     // Another replica moves the pointer straight in the database.
     app::publishing::publish(&c.app.db.pool, &c.admin_actor(), c.course, 2)
@@ -964,6 +970,10 @@ async fn what_another_process_changes_reaches_learners_of_this_one() {
         c.learner_course(&c.learner).await.1["version"] == 2
     })
     .await;
+    assert!(
+        c.app.state.hot.counts().misses > warm.misses,
+        "the moved pointer was read from the database again"
+    );
 
     // Another replica enrolls the learner and records progress.
     let learner = app::Actor {
