@@ -5,6 +5,7 @@
 //! This crate never calls a model: work that needs one becomes a job (see
 //! [`domain::JobSpec`]) enqueued in the same transaction as the change that asks for it.
 
+pub mod admin;
 pub mod authoring;
 pub mod jobs;
 pub mod learning;
@@ -61,6 +62,9 @@ pub enum AppError {
     /// A stored row that no longer fits its type: a bug or a manual edit, never user input.
     #[error("{0}")]
     Corrupt(String),
+    /// Something of ours failed (a blocking thread, a hash); never the caller's doing.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl AppError {

@@ -201,7 +201,7 @@ impl TestApp {
         role: Role,
         platform_owner: bool,
     ) -> User {
-        let hash = web::kit::auth::hash_password_blocking(PASSWORD).expect("hash");
+        let hash = app::admin::hash_password_blocking(PASSWORD).expect("hash");
         db::users::create(
             &self.db.pool,
             db::users::NewUser {

@@ -4,9 +4,9 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use db::audit::{self, AuditEvent, Verification};
-use domain::{AuditAction, Email, Password, Role, TenantName, TenantSlug};
-use serde_json::json;
+use app::admin::Operator;
+use db::audit::{self, Verification};
+use domain::{Email, Password, Role, TenantName, TenantSlug};
 
 use crate::config::Config;
 
@@ -15,20 +15,9 @@ pub async fn create_tenant(config: &Config, slug: &str, name: &str) -> anyhow::R
     let name = TenantName::parse(name)?;
     let database = db::connect(&config.database).await?;
     let mut tx = database.pool.begin().await?;
-    let tenant = match db::tenants::create(&mut *tx, &slug, &name).await {
-        Ok(t) => t,
-        Err(e) if db::is_constraint(&e, "tenants_slug_key") => {
-            bail!("a tenant with slug {:?} already exists", slug.as_str())
-        }
-        Err(e) => return Err(e.into()),
-    };
-    audit::record(
-        &mut tx,
-        AuditEvent::new(AuditAction::TenantCreated, "tenant", tenant.id)
-            .tenant(tenant.id)
-            .metadata(json!({ "slug": tenant.slug, "name": tenant.name, "via": "cli" })),
-    )
-    .await;
+    let tenant = app::admin::create_tenant(&mut tx, Operator::Console("cli"), &slug, &name)
+        .await
+        .map_err(refused)?;
     tx.commit().await?;
     println!(
         "created tenant {} ({}) with id {}",
@@ -73,30 +62,18 @@ pub async fn create_user(
     let Some(tenant) = db::tenants::find_by_slug(&database.pool, tenant).await? else {
         bail!("no tenant has the slug {tenant:?}; create it with `coursewright tenant create`");
     };
-    let hash = hash(&password).await?;
     let mut tx = database.pool.begin().await?;
-    let new = db::users::NewUser {
+    let person = app::admin::NewPerson {
         tenant_id: tenant.id,
         email: &email,
-        display_name: name.trim(),
+        display_name: name,
         role,
-        password_hash: &hash,
-        is_platform_owner: platform_owner,
+        password: &password,
+        platform_owner,
     };
-    let user = match db::users::create(&mut *tx, new).await {
-        Ok(u) => u,
-        Err(e) if db::is_constraint(&e, "users_email_key") => {
-            bail!("a user with email {email} already exists")
-        }
-        Err(e) => return Err(e.into()),
-    };
-    audit::record(
-        &mut tx,
-        AuditEvent::new(AuditAction::UserCreated, "user", user.id)
-            .tenant(tenant.id)
-            .metadata(json!({ "email": user.email, "role": user.role, "platformOwner": platform_owner, "via": "cli" })),
-    )
-    .await;
+    let user = app::admin::create_user(&mut tx, Operator::Console("cli"), person)
+        .await
+        .map_err(refused)?;
     tx.commit().await?;
     println!(
         "created {} {} in tenant {} with id {}",
@@ -105,10 +82,9 @@ pub async fn create_user(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Hashes on a blocking thread: argon2 takes tens of milliseconds of CPU.
-pub async fn hash(password: &Password) -> anyhow::Result<String> {
-    let p = password.expose().to_owned();
-    tokio::task::spawn_blocking(move || web::kit::auth::hash_password_blocking(&p)).await?
+/// A refusal as the CLI says it: the use case's own message.
+fn refused(e: app::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
 }
 
 pub async fn verify_audit(config: &Config) -> anyhow::Result<ExitCode> {

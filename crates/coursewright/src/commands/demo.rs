@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use app::authoring::{self, Family};
 use app::publishing;
-use db::audit::{self, AuditEvent};
-use domain::{AuditAction, Email, Password, Role, TenantName, TenantSlug};
+use domain::{Email, Password, Role, TenantName, TenantSlug};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
@@ -29,6 +28,9 @@ fn fresh_password() -> String {
         .collect()
 }
 
+/// The demo seeds its tenant as an operator at the server.
+const DEMO: app::admin::Operator = app::admin::Operator::Console("demo");
+
 /// Creates (or refreshes) the demo tenant and its people; returns their credentials.
 pub async fn seed(pool: &db::PgPool) -> anyhow::Result<Vec<(String, String, Role)>> {
     let mut tx = pool.begin().await?;
@@ -36,55 +38,29 @@ pub async fn seed(pool: &db::PgPool) -> anyhow::Result<Vec<(String, String, Role
     let tenant = match db::tenants::find_by_slug(&mut *tx, TENANT_SLUG).await? {
         Some(t) => t,
         None => {
-            let t = db::tenants::create(&mut *tx, &slug, &TenantName::parse(TENANT_NAME)?).await?;
-            audit::record(
-                &mut tx,
-                AuditEvent::new(AuditAction::TenantCreated, "tenant", t.id)
-                    .tenant(t.id)
-                    .metadata(json!({ "slug": t.slug, "name": t.name, "via": "demo" })),
-            )
-            .await;
-            t
+            let name = TenantName::parse(TENANT_NAME)?;
+            app::admin::create_tenant(&mut tx, DEMO, &slug, &name).await?
         }
     };
     let mut credentials = Vec::new();
     for (email, name, role) in PEOPLE {
         let email = Email::parse(email)?;
         let password = Password::parse(&fresh_password())?;
-        let hash = super::admin::hash(&password).await?;
         match db::users::credentials(&mut *tx, &email).await? {
             Some(existing) => {
-                db::users::set_password(&mut *tx, existing.user.id, &hash).await?;
-                db::sessions::delete_for_user(&mut *tx, existing.user.id).await?;
-                audit::record(
-                    &mut tx,
-                    AuditEvent::new(AuditAction::UserPasswordReset, "user", existing.user.id)
-                        .tenant(existing.user.tenant_id)
-                        .metadata(json!({ "via": "demo" })),
-                )
-                .await;
+                app::admin::reset_password(&mut tx, DEMO, &existing.user, &password).await?;
             }
             None => {
-                let user = db::users::create(
-                    &mut *tx,
-                    db::users::NewUser {
-                        tenant_id: tenant.id,
-                        email: &email,
-                        display_name: name,
-                        role,
-                        password_hash: &hash,
-                        // The demo admin may also try the platform's tenant API.
-                        is_platform_owner: role == Role::Admin,
-                    },
-                )
-                .await?;
-                audit::record(
-                    &mut tx,
-                    AuditEvent::new(AuditAction::UserCreated, "user", user.id)
-                        .tenant(tenant.id)
-                        .metadata(json!({ "email": user.email, "role": role, "via": "demo" })),
-                )
-                .await;
+                let person = app::admin::NewPerson {
+                    tenant_id: tenant.id,
+                    email: &email,
+                    display_name: name,
+                    role,
+                    password: &password,
+                    // The demo admin may also try the platform's tenant API.
+                    platform_owner: role == Role::Admin,
+                };
+                app::admin::create_user(&mut tx, DEMO, person).await?;
             }
         }
         credentials.push((email.to_string(), password.expose().to_owned(), role));

@@ -80,7 +80,7 @@ async fn browser() -> (Driver, Client) {
 
 /// Users of tenant `tenant_id` with [`PASSWORD`]; their ids in order.
 async fn people(db: &TestDatabase, tenant_id: uuid::Uuid, who: &[(&str, Role)]) -> Vec<uuid::Uuid> {
-    let hash = web::kit::auth::hash_password_blocking(PASSWORD).expect("hash");
+    let hash = app::admin::hash_password_blocking(PASSWORD).expect("hash");
     let mut ids = Vec::new();
     for (email, role) in who {
         let u = db::users::create(

@@ -73,7 +73,7 @@ impl Engine {
             .await
             .expect("tenant"),
         };
-        let hash = web::kit::auth::hash_password_blocking("a long enough password").expect("hash");
+        let hash = app::admin::hash_password_blocking("a long enough password").expect("hash");
         db::users::create(
             &self.db.pool,
             db::users::NewUser {

@@ -5,13 +5,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use db::audit::{self, AuditEvent};
 use db::sessions::SessionUser;
-use domain::{AuditAction, Email, Password, Role};
+use domain::{AuditAction, Email, Role};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -200,29 +200,13 @@ where
     }
 }
 
-/// Hashes with argon2id off the async runtime.
-pub async fn hash_password(password: &Password) -> Result<String, WebError> {
-    let p = password.expose().to_owned();
-    tokio::task::spawn_blocking(move || hash_password_blocking(&p))
-        .await
-        .map_err(|e| WebError::Internal(e.into()))?
-        .map_err(WebError::Internal)
-}
-
-/// Hashes with argon2id (default parameters: 19 MiB, 2 passes).
-pub fn hash_password_blocking(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
-}
-
 /// A hash of a random password, verified against when the email is unknown so that both
 /// failures take as long.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password_blocking(&Uuid::new_v4().to_string()).unwrap_or_default())
+    DECOY.get_or_init(|| {
+        app::admin::hash_password_blocking(&Uuid::new_v4().to_string()).unwrap_or_default()
+    })
 }
 
 async fn verify_password(password: String, hash: Option<String>) -> Result<bool, WebError> {

@@ -85,7 +85,7 @@ impl From<app::AppError> for WebError {
             A::TooLarge(m) => Self::PayloadTooLarge(m),
             A::RateLimited { retry_after } => Self::TooManyRequests { retry_after },
             A::Db(e) => Self::Database(e),
-            A::Corrupt(m) => Self::Internal(anyhow::anyhow!(m)),
+            A::Corrupt(m) | A::Internal(m) => Self::Internal(anyhow::anyhow!(m)),
         }
     }
 }

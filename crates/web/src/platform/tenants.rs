@@ -4,8 +4,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use db::audit::{self, AuditEvent};
-use domain::{AuditAction, TenantName, TenantSlug};
+use domain::{TenantName, TenantSlug};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -45,24 +44,13 @@ async fn create(
     let slug = TenantSlug::parse(&body.slug)?;
     let name = TenantName::parse(&body.name)?;
     let mut tx = state.pool.begin().await?;
-    let tenant = match db::tenants::create(&mut *tx, &slug, &name).await {
-        Ok(t) => t,
-        Err(e) if db::is_constraint(&e, "tenants_slug_key") => {
-            return Err(WebError::Conflict(format!(
-                "a tenant with slug {:?} exists",
-                slug.as_str()
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    audit::record(
+    let tenant = app::admin::create_tenant(
         &mut tx,
-        AuditEvent::new(AuditAction::TenantCreated, "tenant", tenant.id)
-            .tenant(tenant.id)
-            .actor(Some(caller.user_id))
-            .metadata(json!({ "slug": tenant.slug, "name": tenant.name })),
+        app::admin::Operator::Owner(caller.user_id),
+        &slug,
+        &name,
     )
-    .await;
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "tenant": tenant }))))
 }

@@ -240,7 +240,7 @@ async fn only_a_platform_owner_manages_tenants_with_clear_errors() {
             .expect("post"),
     )
     .await;
-    assert_eq!((dup.0, dup.1.as_str()), (409, "conflict"));
+    assert_eq!((dup.0, dup.1.as_str()), (409, "slug_taken"));
     let invalid = error_of(
         app.csrf_post(&owner, "/api/platform/tenants")
             .json(&json!({"slug":"Not OK","name":"x"}))
