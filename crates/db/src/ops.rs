@@ -98,3 +98,35 @@ pub async fn recent_failures(
     .fetch_all(db)
     .await
 }
+
+/// A process that ran scheduled jobs or claimed queued ones.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Its runner name (`hostname-pid`).
+    pub name: String,
+    pub last_seen: OffsetDateTime,
+    /// Queued jobs it holds claimed now.
+    pub running_jobs: i64,
+}
+
+/// Every process seen in the last day, by scheduled runs and by job claims, most recent
+/// first.
+pub async fn hosts(db: impl PgExecutor<'_>) -> Result<Vec<Host>, sqlx::Error> {
+    sqlx::query_as!(
+        Host,
+        r#"SELECT host AS "name!", max(seen) AS "last_seen!", sum(running)::bigint AS "running_jobs!"
+           FROM (
+             SELECT runner AS host, coalesce(finished_at, started_at) AS seen, 0 AS running
+               FROM job_runs WHERE started_at > now() - interval '1 day'
+             UNION ALL
+             SELECT claimed_by, coalesce(heartbeat_at, started_at, created_at),
+                    CASE WHEN status = 'RUNNING' THEN 1 ELSE 0 END
+               FROM jobs
+               WHERE claimed_by IS NOT NULL
+                 AND coalesce(heartbeat_at, started_at, created_at) > now() - interval '1 day'
+           ) h
+           GROUP BY host ORDER BY max(seen) DESC LIMIT 50"#
+    )
+    .fetch_all(db)
+    .await
+}

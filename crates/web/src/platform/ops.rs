@@ -37,6 +37,12 @@ struct Alert {
     delivered: String,
 }
 
+struct HostRow {
+    name: String,
+    last_seen: String,
+    running_jobs: i64,
+}
+
 struct Failure {
     id: uuid::Uuid,
     kind: String,
@@ -52,6 +58,7 @@ struct OpsPage {
     platform: bool,
     jobs: Vec<JobRuns>,
     alerts: Vec<Alert>,
+    hosts: Vec<HostRow>,
     health: Vec<(String, i64)>,
     failures: Vec<Failure>,
 }
@@ -63,7 +70,17 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, W
     let platform = caller.is_platform_owner;
     let mut jobs: Vec<JobRuns> = Vec::new();
     let mut alerts = Vec::new();
+    let mut hosts = Vec::new();
     if platform {
+        hosts = db::ops::hosts(&state.pool)
+            .await?
+            .into_iter()
+            .map(|h| HostRow {
+                name: h.name,
+                last_seen: stamp(h.last_seen),
+                running_jobs: h.running_jobs,
+            })
+            .collect();
         for r in db::ops::recent_runs(&state.pool).await? {
             let run = Run {
                 slot: r.slot,
@@ -118,6 +135,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, W
         platform,
         jobs,
         alerts,
+        hosts,
         health,
         failures,
     })

@@ -274,7 +274,7 @@ async fn the_ops_page_shows_runs_and_alerts_to_platform_owners_and_job_health_to
     app.login_as(&admin, "ada@acme.test").await;
     let (tenant_admin, _) = app.signed_in(&t, "tad@acme.test", Role::Admin).await;
     let (reviewer, _) = app.signed_in(&t, "rey@acme.test", Role::Reviewer).await;
-    sqlx::query("INSERT INTO job_runs (job, slot, runner, status, duration_ms) VALUES ('reap-expired-leases', 's1', 'r1', 'SUCCEEDED', 12)")
+    sqlx::query("INSERT INTO job_runs (job, slot, runner, status, duration_ms) VALUES ('reap-expired-leases', 's1', 'host-a-41', 'SUCCEEDED', 12)")
         .execute(&app.db.pool)
         .await
         .expect("run");
@@ -292,6 +292,10 @@ async fn the_ops_page_shows_runs_and_alerts_to_platform_owners_and_job_health_to
         .expect("html");
     assert!(html.contains("reap-expired-leases") && html.contains("12 ms"));
     assert!(
+        html.contains("Hosts (last 24 hours)") && html.contains("<code>host-a-41</code>"),
+        "the runner is listed as a host"
+    );
+    assert!(
         html.contains("disk &lt;full&gt;") || html.contains("disk &#60;full&#62;"),
         "alert text escaped"
     );
@@ -308,7 +312,9 @@ async fn the_ops_page_shows_runs_and_alerts_to_platform_owners_and_job_health_to
         "a tenant admin sees their job health"
     );
     assert!(
-        !html.contains("reap-expired-leases") && !html.contains("disk"),
+        !html.contains("reap-expired-leases")
+            && !html.contains("disk")
+            && !html.contains("host-a-41"),
         "platform-wide runs and alerts are for platform owners only"
     );
     assert_eq!(
