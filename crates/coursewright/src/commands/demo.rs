@@ -78,7 +78,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let database = server.runtime().await?;
     let people = seed(&database.pool).await?;
     let objects = store::Objects::from_url(&config.object_store_url)?;
-    let samples = prepare_samples(&database.pool, objects).await?;
+    let samples = prepare_samples(&database.pool, objects.clone()).await?;
     for line in &samples.notes {
         println!("{line}");
     }
@@ -106,9 +106,28 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(syllabus) = samples.awaiting_review {
         println!("A syllabus awaiting review: http://{bind}/admin/syllabi/{syllabus}");
     }
+    // The embedded default: briefs typed into the demo become syllabi without a second
+    // process, through the same worker and scheduled jobs `coursewright worker` runs.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let engine = super::worker::Engine::start(
+        config,
+        &database.pool,
+        objects,
+        super::worker::worker_config(config, None),
+        true,
+        stopped,
+    )?;
+    println!(
+        "Generation runs in this process: a worker ({} provider) and the scheduled jobs.",
+        config.llm.provider
+    );
     println!("Press Ctrl-C to stop.");
     println!();
-    super::serve::listen(config, args, database).await?;
+    let served = super::serve::listen(config, args, database).await;
+    let _ = stop.send(true);
+    let finished = engine.finish().await;
+    served?;
+    finished?;
     Ok(ExitCode::SUCCESS)
 }
 

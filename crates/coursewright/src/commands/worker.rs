@@ -44,6 +44,59 @@ pub fn scheduler(config: &Config, pool: db::PgPool) -> anyhow::Result<Scheduler>
     ))
 }
 
+/// Resolves once `rx` says stop.
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// The job worker and, when asked, the scheduled jobs, running until told to stop: what
+/// `coursewright worker` runs, and what `coursewright demo` embeds beside its web server.
+pub struct Engine {
+    work: tokio::task::JoinHandle<anyhow::Result<()>>,
+    schedule: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Engine {
+    pub fn start(
+        config: &Config,
+        pool: &db::PgPool,
+        objects: store::Objects,
+        wc: WorkerConfig,
+        with_schedule: bool,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
+        let schedule = if with_schedule {
+            let s = scheduler(config, pool.clone())?;
+            let rx = stop.clone();
+            Some(tokio::spawn(async move { s.run(stopped(rx)).await }))
+        } else {
+            None
+        };
+        let w = Worker::new(pool.clone(), registry(config, pool.clone())?, objects, wc);
+        let work = tokio::spawn(async move { w.run(stopped(stop)).await });
+        Ok(Self { work, schedule })
+    }
+
+    /// Waits for both to stop (send `true` on the channel first).
+    pub async fn finish(self) -> anyhow::Result<()> {
+        self.work.await??;
+        if let Some(s) = self.schedule {
+            s.await?;
+        }
+        Ok(())
+    }
+}
+
+/// The name this process's worker claims jobs under.
+pub fn worker_config(config: &Config, concurrency: Option<usize>) -> WorkerConfig {
+    WorkerConfig {
+        id: runner_name(),
+        concurrency: concurrency.unwrap_or(config.worker.concurrency),
+        lease: config.worker.lease,
+        ..WorkerConfig::default()
+    }
+}
+
 pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let database = db::connect(&config.database).await?;
     if !matches!(
@@ -64,12 +117,7 @@ pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> 
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
-    let wc = WorkerConfig {
-        id: runner_name(),
-        concurrency: args.concurrency.unwrap_or(config.worker.concurrency),
-        lease: config.worker.lease,
-        ..WorkerConfig::default()
-    };
+    let wc = worker_config(config, args.concurrency);
     println!(
         "Coursewright worker {} (concurrency {}), ops on http://{}",
         wc.id,
@@ -77,33 +125,18 @@ pub async fn run(config: &Config, args: WorkerArgs) -> anyhow::Result<ExitCode> 
         listener.local_addr()?
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
     let ops = tokio::spawn(worker::serve_ops(listener, stopped(stop_rx.clone())));
-    let sched = if args.no_schedule {
-        None
-    } else {
-        let s = scheduler(config, database.pool.clone())?;
-        let rx = stop_rx.clone();
-        Some(tokio::spawn(async move { s.run(stopped(rx)).await }))
-    };
-    let w = Worker::new(
-        database.pool.clone(),
-        registry(config, database.pool.clone())?,
+    let engine = Engine::start(
+        config,
+        &database.pool,
         objects,
         wc,
-    );
-    let work = tokio::spawn({
-        let rx = stop_rx.clone();
-        async move { w.run(stopped(rx)).await }
-    });
+        !args.no_schedule,
+        stop_rx,
+    )?;
     super::shutdown_signal().await;
     let _ = stop_tx.send(true);
-    work.await??;
-    if let Some(s) = sched {
-        s.await?;
-    }
+    engine.finish().await?;
     ops.await??;
     database.pool.close().await;
     Ok(ExitCode::SUCCESS)

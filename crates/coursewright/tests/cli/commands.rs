@@ -707,3 +707,110 @@ async fn the_cli_generates_shows_and_approves_a_syllabus_then_its_content() {
     .expect("count");
     assert!(drafts >= 3, "lessons, quizzes and a project: {drafts}");
 }
+
+/// `coursewright demo` as the README starts it: a brief submitted to it becomes a syllabus
+/// draft with no other process running, because the demo embeds a worker.
+#[tokio::test]
+async fn the_demo_turns_a_submitted_brief_into_a_syllabus_with_its_own_worker() {
+    let db = TestDatabase::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let data = tempdir();
+    let log = data.join("demo.log");
+    let mut child = cw_db(&db)
+        .args(["demo", "--bind", &format!("127.0.0.1:{port}")])
+        .env("COURSEWRIGHT_DATA_DIR", &data)
+        .stdout(std::fs::File::create(&log).expect("log"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let printed = loop {
+        let out = std::fs::read_to_string(&log).unwrap_or_default();
+        if out.contains("Press Ctrl-C") {
+            break out;
+        }
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the demo exited: {out}"
+        );
+        assert!(Instant::now() < deadline, "the demo never started: {out}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        printed.contains("Generation runs in this process"),
+        "{printed}"
+    );
+    let password = printed
+        .lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some("ADMIN") && w.next() == Some("admin@demo.test"))
+                .then(|| w.next().map(str::to_owned))
+                .flatten()
+        })
+        .expect("the admin's password in the output");
+
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let login = client
+        .post(format!("{base}/api/auth/login"))
+        .header("Origin", &base)
+        .json(&serde_json::json!({ "email": "admin@demo.test", "password": password }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 200);
+    let brief = serde_json::json!({
+        "title": "Reading tide tables",
+        "audience": "Sea kayakers planning their first coastal trips",
+        "level": "beginner",
+        "timeBudgetHours": 3,
+        "teachingStyle": "Worked examples from real tide tables",
+        "constraints": []
+    });
+    let submitted: serde_json::Value = client
+        .post(format!("{base}/api/admin/briefs"))
+        .header("Origin", &base)
+        .json(&brief)
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("json");
+    let course = submitted["courseId"].as_str().expect("courseId").to_owned();
+    let job = submitted["job"]["id"].as_str().expect("job id").to_owned();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1::uuid")
+                .bind(&job)
+                .fetch_optional(&db.pool)
+                .await
+                .expect("job");
+        let drafts: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM artifacts WHERE course_id = $1::uuid AND kind = 'SYLLABUS' AND status = 'DRAFT'",
+        )
+        .bind(&course)
+        .fetch_one(&db.pool)
+        .await
+        .expect("drafts");
+        if status.as_deref() == Some("COMPLETED") && drafts == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the demo's worker never ran the brief's job (status {status:?}, {drafts} drafts)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stops_cleanly_on_sigterm(&mut child, "demo").await;
+}
