@@ -6,6 +6,8 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::types::Stored;
+
 /// One course row.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -145,4 +147,65 @@ pub async fn list(
     )
     .fetch_all(db)
     .await
+}
+
+/// A course whose brief has no syllabus yet, with its newest syllabus generation job.
+#[derive(Debug, Clone)]
+pub struct Drafting {
+    pub course_id: Uuid,
+    pub title: String,
+    pub created_at: OffsetDateTime,
+    pub job_id: Option<Uuid>,
+    pub job_status: Option<domain::JobStatus>,
+    /// The failure's message, when the job failed.
+    pub error_message: Option<String>,
+}
+
+/// A tenant's courses still waiting for their first syllabus, newest first: what a brief
+/// looks like between its submission and its draft.
+pub async fn awaiting_syllabus(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    generate_syllabus: &str,
+) -> Result<Vec<Drafting>, sqlx::Error> {
+    struct Row {
+        course_id: Uuid,
+        title: String,
+        created_at: OffsetDateTime,
+        job_id: Option<Uuid>,
+        job_status: Option<Stored<domain::JobStatus>>,
+        error_message: Option<String>,
+    }
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT c.id AS course_id, c.title, c.created_at, j.id AS "job_id?",
+                  j.status AS "job_status?: Stored<domain::JobStatus>",
+                  j.error ->> 'message' AS error_message
+           FROM courses c
+           LEFT JOIN LATERAL (
+             SELECT id, status, error FROM jobs
+             WHERE tenant_id = c.tenant_id AND kind = $2
+               AND target_type = 'brief' AND target_id = c.brief_id::text
+             ORDER BY created_at DESC LIMIT 1
+           ) j ON true
+           WHERE c.tenant_id = $1
+             AND NOT EXISTS (SELECT 1 FROM artifacts a
+                             WHERE a.course_id = c.id AND a.kind = 'SYLLABUS')
+           ORDER BY c.created_at DESC LIMIT 100"#,
+        tenant_id,
+        generate_syllabus
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Drafting {
+            course_id: r.course_id,
+            title: r.title,
+            created_at: r.created_at,
+            job_id: r.job_id,
+            job_status: r.job_status.map(|s| s.0),
+            error_message: r.error_message,
+        })
+        .collect())
 }

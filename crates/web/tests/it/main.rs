@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod authoring;
 mod courses;
 mod guards;
 mod http;

@@ -21,7 +21,7 @@ use crate::control::authoring::api::STAFF;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
 use crate::kit::extract::{Form, Path};
-use crate::kit::pages::{JsonBlock, Layout, PageCtx, go, render};
+use crate::kit::pages::{JsonBlock, Layout, PageCtx, go, render, stamp};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -219,7 +219,42 @@ fn row(a: &Artifact) -> Row {
 #[template(path = "syllabi.html")]
 struct SyllabiPage {
     layout: Layout,
+    /// Briefs with no syllabus yet, and where their generation stands.
+    drafting: Vec<DraftingRow>,
+    /// Admins may open jobs; reviewers see the state without the link.
+    link_jobs: bool,
     rows: Vec<Row>,
+}
+
+struct DraftingRow {
+    title: String,
+    submitted: String,
+    job_id: Option<Uuid>,
+    /// A status class (`pending`, `running`, `failed`…) and the words for it.
+    status_class: &'static str,
+    state: &'static str,
+    reason: Option<String>,
+}
+
+fn drafting_row(d: db::courses::Drafting) -> DraftingRow {
+    use domain::JobStatus as S;
+    let (status_class, state) = match d.job_status {
+        Some(S::Requested) => ("requested", "waiting for an admin to trigger it"),
+        Some(S::Pending) => ("pending", "queued"),
+        Some(S::Running) => ("running", "generating"),
+        Some(S::Failed) => ("failed", "failed"),
+        // Completed with no syllabus stored cannot last: its draft is being stored.
+        Some(S::Completed) => ("completed", "ready"),
+        None => ("failed", "no generation job"),
+    };
+    DraftingRow {
+        title: d.title,
+        submitted: stamp(d.created_at),
+        job_id: d.job_id,
+        status_class,
+        state,
+        reason: d.error_message,
+    }
 }
 
 #[tracing::instrument(skip_all)]
@@ -230,8 +265,16 @@ async fn syllabi(State(state): State<AppState>, ctx: PageCtx) -> Result<Response
         ..Default::default()
     };
     let rows = artifacts::list(&state.pool, caller.tenant_id, &filter, 200).await?;
+    let drafting = db::courses::awaiting_syllabus(
+        &state.pool,
+        caller.tenant_id,
+        domain::JobSpec::GENERATE_SYLLABUS,
+    )
+    .await?;
     render(&SyllabiPage {
         layout: ctx.layout("Syllabi"),
+        drafting: drafting.into_iter().map(drafting_row).collect(),
+        link_jobs: caller.role == domain::Role::Admin,
         rows: rows.iter().map(row).collect(),
     })
 }

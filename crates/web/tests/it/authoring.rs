@@ -1,0 +1,98 @@
+//! The authoring pages as a course team sees them.
+
+use domain::Role;
+
+use crate::support::TestApp;
+
+fn actor(user: &db::users::User) -> app::Actor {
+    app::Actor {
+        tenant_id: user.tenant_id,
+        user_id: user.id,
+        role: user.role,
+    }
+}
+
+async fn syllabi_page(app: &TestApp, client: &reqwest::Client) -> String {
+    let res = client
+        .get(app.url("/admin/syllabi"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200);
+    res.text().await.expect("html")
+}
+
+#[tokio::test]
+async fn a_brief_is_listed_from_its_submission_with_where_its_generation_stands() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, ada) = app.login_as_admin(&t).await;
+    let (reviewer, _) = app.signed_in(&t, "rey@acme.test", Role::Reviewer).await;
+
+    let queued = app
+        .submit_brief(&actor(&ada), "Reading tide tables", 3)
+        .await;
+    let failing = app.submit_brief(&actor(&ada), "Knots for sailors", 2).await;
+    let html = syllabi_page(&app, &admin).await;
+    assert!(html.contains("Briefs being drafted"), "{html}");
+    assert!(
+        html.contains("Reading tide tables") && html.contains(">queued<"),
+        "a submitted brief is listed as queued: {html}"
+    );
+    assert!(
+        html.contains(&format!("/admin/jobs/{}", queued.job.id)),
+        "admins get a link to the job"
+    );
+    let html = syllabi_page(&app, &reviewer).await;
+    assert!(html.contains("Reading tide tables") && html.contains(">queued<"));
+    assert!(
+        !html.contains("/admin/jobs/"),
+        "reviewers, who cannot open jobs, get no link"
+    );
+
+    // One generation fails (claimed and failed as a worker would), the other runs.
+    let claimed = db::jobs::claim_among(
+        &app.db.pool,
+        "test-worker",
+        std::time::Duration::from_secs(60),
+        Some(&[failing.job.id]),
+    )
+    .await
+    .expect("claim")
+    .expect("the job");
+    let error = serde_json::json!({
+        "code": "provider_error",
+        "message": "the provider refused the request"
+    });
+    assert!(
+        db::jobs::fail(
+            &app.db.pool,
+            claimed.id,
+            claimed.claim_token.expect("token"),
+            &error
+        )
+        .await
+        .expect("fail")
+    );
+    assert_eq!(app.run_pending_jobs().await.len(), 1);
+    let html = syllabi_page(&app, &admin).await;
+    assert!(
+        html.contains("Knots for sailors")
+            && html.contains(">failed<")
+            && html.contains("the provider refused the request"),
+        "a failed generation stays listed with its reason: {html}"
+    );
+    let drafting = html
+        .split("Briefs being drafted")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .expect("the drafting table");
+    assert!(
+        !drafting.contains("Reading tide tables"),
+        "a brief with its syllabus leaves the list"
+    );
+    assert!(
+        html.contains("/admin/syllabi/") && html.matches("Reading tide tables").count() == 1,
+        "its syllabus is listed below instead: {html}"
+    );
+}
