@@ -356,7 +356,10 @@ pub struct ModuleJob {
     pub already_running: bool,
 }
 
-/// One GENERATE_CONTENT job per module of an APPROVED syllabus, in one transaction.
+/// One GENERATE_CONTENT job per module of an APPROVED syllabus that lacks some of its
+/// lessons, quizzes or project, in one transaction. Modules whose parts all exist get no
+/// job, so hand-edited and approved content is never drafted over; when every module is
+/// complete the request is the conflict `content_complete`.
 #[tracing::instrument(skip_all, fields(syllabus = %syllabus_id))]
 pub async fn request_content(
     pool: &PgPool,
@@ -374,9 +377,16 @@ pub async fn request_content(
         ));
     }
     let syllabus: Syllabus = parse_body(&a)?;
+    let existing = artifacts::existing_parts(pool, actor.tenant_id, a.course_id).await?;
     let mut tx = pool.begin().await?;
     let mut out = Vec::new();
     for module in &syllabus.modules {
+        let missing = domain::package::module_parts(module)
+            .into_iter()
+            .any(|(kind, r)| !existing.contains(&(kind, r.to_owned())));
+        if !missing {
+            continue;
+        }
         let spec = JobSpec::GenerateContent {
             course_id: a.course_id,
             syllabus_id,
@@ -388,6 +398,13 @@ pub async fn request_content(
             already_running: matches!(created, Created::Existing(_)),
             job: created.job().clone(),
         });
+    }
+    if out.is_empty() {
+        return Err(AppError::conflict(
+            "content_complete",
+            "every lesson, quiz and project this syllabus plans exists already; \
+             regenerate a part to get a new draft of it",
+        ));
     }
     tx.commit().await?;
     Ok(out)

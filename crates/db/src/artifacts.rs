@@ -152,6 +152,29 @@ pub async fn content_of_course(
     .await
 }
 
+/// The (kind, ref) of every lineage of a course's content, whatever its versions' states:
+/// content generation makes only the parts missing from it.
+pub async fn existing_parts(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+) -> Result<std::collections::HashSet<(domain::package::PartKind, String)>, sqlx::Error> {
+    use domain::package::PartKind;
+    Ok(content_of_course(db, tenant_id, course_id)
+        .await?
+        .into_iter()
+        .filter_map(|a| {
+            let kind = match a.kind {
+                ArtifactKind::Lesson => PartKind::Lesson,
+                ArtifactKind::Quiz => PartKind::Quiz,
+                ArtifactKind::Project => PartKind::Project,
+                ArtifactKind::Syllabus => return None,
+            };
+            Some((kind, a.ref_id))
+        })
+        .collect())
+}
+
 /// The newest version in an artifact's lineage: its id, number and status.
 #[derive(Debug, Clone, Copy)]
 pub struct Newest {

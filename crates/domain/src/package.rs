@@ -131,7 +131,7 @@ pub fn redact_quiz(quiz: &mut serde_json::Value) {
 }
 
 /// What an artifact given to the builder is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartKind {
     Syllabus,
     Lesson,
@@ -155,6 +155,24 @@ impl std::fmt::Display for PartKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The parts a module's content consists of, in order: a lesson and its quiz for each
+/// planned lesson (keyed by the lesson's id), then the module's project (keyed by the
+/// module's id). Content generation makes only those of them that do not exist yet.
+pub fn module_parts(module: &crate::content::Module) -> Vec<(PartKind, &str)> {
+    let mut parts: Vec<(PartKind, &str)> = module
+        .lessons
+        .iter()
+        .flat_map(|l| {
+            [
+                (PartKind::Lesson, l.id.as_str()),
+                (PartKind::Quiz, l.id.as_str()),
+            ]
+        })
+        .collect();
+    parts.push((PartKind::Project, module.id.as_str()));
+    parts
 }
 
 /// Where an artifact given to the builder is in review.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use db::artifacts::{self, NewDraft};
 use db::types::{ArtifactKind, ArtifactStatus};
+use domain::package::PartKind;
 use domain::{Brief, JobSpec, Syllabus};
 use futures_util::future::try_join_all;
 use generate::{GenerateError, Generated, Llm, ResponseCache};
@@ -220,9 +221,9 @@ impl GenerateContent {
     #[tracing::instrument(name = "generate_content", skip_all)]
     async fn go(&self, input: JobInput) -> Result<JobOutput, JobFailure> {
         let JobSpec::GenerateContent {
+            course_id,
             syllabus_id,
             module_id,
-            ..
         } = spec(&self.pool, &input).await?
         else {
             return Err(JobFailure::new("bad_input", "not a content job"));
@@ -238,61 +239,88 @@ impl GenerateContent {
                     format!("the syllabus has no module {module_id:?}"),
                 )
             })?;
+        // Only what does not exist yet: a part someone edited, approved or rejected is
+        // never drafted over by a content job (a regeneration names the part it replaces).
+        let existing = artifacts::existing_parts(&self.pool, input.tenant_id, course_id)
+            .await
+            .map_err(db_failure)?;
+        let missing = |kind: PartKind, r: &str| !existing.contains(&(kind, r.to_owned()));
         let by = &options(&input);
         let (llm, s) = (&self.llm, &syllabus);
         // Every call of the module at once; the Llm's semaphore bounds what is in flight.
         let lessons = try_join_all(module.lessons.iter().map(|l| async move {
-            let (lesson, quiz) = tokio::try_join!(
-                generate::lesson(llm, s, &l.id, by),
-                generate::quiz(llm, s, &l.id, by)
-            )?;
+            let lesson = async {
+                if missing(PartKind::Lesson, &l.id) {
+                    generate::lesson(llm, s, &l.id, by).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
+            let quiz = async {
+                if missing(PartKind::Quiz, &l.id) {
+                    generate::quiz(llm, s, &l.id, by).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
+            let (lesson, quiz) = tokio::try_join!(lesson, quiz)?;
             Ok::<_, GenerateError>((l, lesson, quiz))
         }));
-        let (lessons, project) =
-            tokio::try_join!(lessons, generate::project(llm, s, &module_id, by))
-                .map_err(failure)?;
+        let project = async {
+            if missing(PartKind::Project, &module_id) {
+                generate::project(llm, s, &module_id, by).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (lessons, project) = tokio::try_join!(lessons, project).map_err(failure)?;
         let mut drafts = Vec::new();
         let (s, m) = (Some(syllabus_id), Some(module_id.as_str()));
+        let mut calls = 0;
         for (planned, lesson, quiz) in &lessons {
-            let quiz_title = format!("Quiz: {}", planned.title);
+            if let Some(lesson) = lesson {
+                calls += lesson.calls.len();
+                drafts.push(draft(
+                    ArtifactKind::Lesson,
+                    s,
+                    None,
+                    &planned.id,
+                    m,
+                    &planned.title,
+                    lesson,
+                )?);
+            }
+            if let Some(quiz) = quiz {
+                calls += quiz.calls.len();
+                let quiz_title = format!("Quiz: {}", planned.title);
+                drafts.push(draft(
+                    ArtifactKind::Quiz,
+                    s,
+                    None,
+                    &planned.id,
+                    m,
+                    &quiz_title,
+                    quiz,
+                )?);
+            }
+        }
+        if let Some(project) = &project {
+            calls += project.calls.len();
+            let title = &project.value.title;
             drafts.push(draft(
-                ArtifactKind::Lesson,
+                ArtifactKind::Project,
                 s,
                 None,
-                &planned.id,
+                &module_id,
                 m,
-                &planned.title,
-                lesson,
-            )?);
-            drafts.push(draft(
-                ArtifactKind::Quiz,
-                s,
-                None,
-                &planned.id,
-                m,
-                &quiz_title,
-                quiz,
+                title,
+                project,
             )?);
         }
-        let title = &project.value.title;
-        drafts.push(draft(
-            ArtifactKind::Project,
-            s,
-            None,
-            &module_id,
-            m,
-            title,
-            &project,
-        )?);
         let summary: Vec<Value> = drafts
             .iter()
             .map(|d| json!({ "id": d.id, "kind": d.kind, "refId": d.ref_id }))
             .collect();
-        let calls: usize = lessons
-            .iter()
-            .map(|(_, l, q)| l.calls.len() + q.calls.len())
-            .sum::<usize>()
-            + project.calls.len();
         Ok(JobOutput {
             value: json!({ "artifacts": summary, "llmCalls": calls }),
             drafts,

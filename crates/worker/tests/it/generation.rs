@@ -85,3 +85,142 @@ async fn a_second_identical_brief_is_drafted_from_the_llm_cache_without_calling_
         "recorded as hits"
     );
 }
+
+/// Every content row of a course: (kind, ref, version, created by a person).
+async fn content_rows(app: &TestApp, course: uuid::Uuid) -> Vec<(String, String, i32, bool)> {
+    sqlx::query_as(
+        "SELECT kind, ref_id, version, job_id IS NULL FROM artifacts
+         WHERE course_id = $1 AND kind <> 'SYLLABUS' ORDER BY kind, ref_id, version",
+    )
+    .bind(course)
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("content")
+}
+
+#[tokio::test]
+async fn content_generation_makes_only_missing_parts_and_never_drafts_over_a_human_edit() {
+    let app = TestApp::spawn().await;
+    let tenant = app.tenant("acme").await;
+    let (_, admin) = app.login_as_admin(&tenant).await;
+    let admin = actor_of(&admin);
+    let course = app.approved_course(&admin, "Practical SQL", 4).await;
+    let pool = &app.db.app_pool;
+
+    // A person edits one lesson: a new draft version written by a human.
+    let (lesson_id, body): (uuid::Uuid, Value) = sqlx::query_as(
+        "SELECT id, body FROM artifacts WHERE course_id = $1 AND kind = 'LESSON'
+         ORDER BY ref_id LIMIT 1",
+    )
+    .bind(course.course_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("a lesson");
+    let mut edited = body.clone();
+    edited["title"] = Value::String("Questions an analyst actually asks".into());
+    let human = app::authoring::edit(
+        pool,
+        &admin,
+        app::authoring::Family::Content,
+        lesson_id,
+        edited,
+    )
+    .await
+    .expect("edit");
+    let before = content_rows(&app, course.course_id).await;
+
+    // Asking for content again finds nothing missing: no job, no draft.
+    let again = app::authoring::request_content(pool, &admin, course.syllabus_id).await;
+    assert!(
+        matches!(
+            again,
+            Err(app::AppError::Conflict {
+                code: "content_complete",
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    assert!(app.run_pending_jobs().await.is_empty(), "no job was queued");
+    assert_eq!(content_rows(&app, course.course_id).await, before);
+
+    // A new syllabus version plans one more lesson in its first module.
+    let (syllabus_body,): (Value,) = sqlx::query_as("SELECT body FROM artifacts WHERE id = $1")
+        .bind(course.syllabus_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("syllabus");
+    let mut next = syllabus_body.clone();
+    let first = next["modules"][0]["lessons"][0].clone();
+    let mut added = first.clone();
+    added["id"] = Value::String("window-functions-in-practice".into());
+    added["title"] = Value::String("Window functions in practice".into());
+    added["prerequisites"] = Value::Array(vec![]);
+    // Its minutes come out of the first lesson's, so the course keeps its time budget.
+    let minutes = first["estimatedMinutes"].as_u64().expect("minutes");
+    added["estimatedMinutes"] = Value::from(10);
+    next["modules"][0]["lessons"][0]["estimatedMinutes"] = Value::from(minutes - 10);
+    next["modules"][0]["lessons"]
+        .as_array_mut()
+        .expect("lessons")
+        .push(added);
+    let v2 = app::authoring::edit(
+        pool,
+        &admin,
+        app::authoring::Family::Syllabus,
+        course.syllabus_id,
+        next,
+    )
+    .await
+    .expect("edit the syllabus");
+    app::authoring::review(
+        pool,
+        &admin,
+        app::authoring::Family::Syllabus,
+        v2.id,
+        true,
+        None,
+    )
+    .await
+    .expect("approve it");
+    let jobs = app::authoring::request_content(pool, &admin, v2.id)
+        .await
+        .expect("request the missing content");
+    let first_module = syllabus_body["modules"][0]["id"]
+        .as_str()
+        .expect("module id");
+    assert_eq!(
+        jobs.iter()
+            .map(|j| j.module_id.as_str())
+            .collect::<Vec<_>>(),
+        [first_module],
+        "only the module with a missing part gets a job"
+    );
+    assert_eq!(app.run_pending_jobs().await, [Finished::Completed]);
+
+    let after = content_rows(&app, course.course_id).await;
+    let new: Vec<_> = after.iter().filter(|r| !before.contains(r)).collect();
+    assert_eq!(
+        new.iter()
+            .map(|(k, r, v, _)| (k.as_str(), r.as_str(), *v))
+            .collect::<Vec<_>>(),
+        [
+            ("LESSON", "window-functions-in-practice", 1),
+            ("QUIZ", "window-functions-in-practice", 1)
+        ],
+        "exactly the new lesson and its quiz are drafted"
+    );
+    let newest: (uuid::Uuid, Option<uuid::Uuid>) = sqlx::query_as(
+        "SELECT id, job_id FROM artifacts WHERE lineage_id = (SELECT lineage_id FROM artifacts WHERE id = $1)
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(lesson_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("newest");
+    assert_eq!(
+        newest,
+        (human.id, None),
+        "the human edit is still the newest version"
+    );
+}
