@@ -202,6 +202,11 @@ impl Config {
             seconds("COURSEWRIGHT_HEADER_TIMEOUT_SECS", 10),
             10,
         );
+        let worker_stale = take(
+            &mut errors,
+            seconds("COURSEWRIGHT_WORKER_STALE_SECS", 60),
+            60,
+        );
         let provider = var("LLM_PROVIDER")
             .unwrap_or_else(|| "offline".into())
             .to_ascii_lowercase();
@@ -290,6 +295,7 @@ impl Config {
                 session_ttl: time::Duration::hours(session_hours as i64),
                 request_timeout: Duration::from_secs(timeout),
                 header_read_timeout: Duration::from_secs(header_timeout),
+                worker_stale: Duration::from_secs(worker_stale),
                 ..WebConfig::default()
             },
             llm: LlmConfig {

@@ -19,6 +19,7 @@ pub mod tenants;
 pub mod throttle;
 pub mod types;
 pub mod users;
+pub mod workers;
 
 pub use connect::{Database, DbError, connect};
 pub use sqlx::{PgPool, Postgres, Transaction};

@@ -134,6 +134,8 @@ pub const POLICY: &[TablePolicy] = &[
     append("quiz_attempts"),
     // One row per brief, never changed.
     append("courses"),
+    // Workers renew their own row, remove it when they stop, and prune stale ones.
+    read_write("worker_heartbeats"),
 ];
 
 /// How the runtime role uses a function of the schema.

@@ -48,6 +48,9 @@ pub struct WebConfig {
     /// that clients which never finish them cannot hold connections open.
     pub header_read_timeout: Duration,
     pub max_body_bytes: usize,
+    /// A worker not heard from for this long counts as gone: staff pages then say that
+    /// generation is paused.
+    pub worker_stale: Duration,
 }
 
 impl Default for WebConfig {
@@ -60,6 +63,7 @@ impl Default for WebConfig {
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_body_bytes: 2 * 1024 * 1024,
+            worker_stale: Duration::from_secs(60),
         }
     }
 }

@@ -37,6 +37,21 @@ pub struct WorkerConfig {
     pub finish_retry: Duration,
 }
 
+/// How often a running worker says it is alive (`worker_heartbeats`).
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Renews the worker's heartbeat every [`HEARTBEAT`] until aborted; a failed write is
+/// logged and tried again next time.
+async fn beat_forever(pool: sqlx::PgPool, worker: String, concurrency: i32) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tick.tick().await;
+        if let Err(e) = db::workers::beat(&pool, &worker, concurrency).await {
+            tracing::warn!(error = %e, "worker heartbeat failed");
+        }
+    }
+}
+
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
@@ -153,6 +168,11 @@ impl Worker {
         let mut running = JoinSet::new();
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.0.config.id, concurrency, kinds = ?self.0.registry.kinds(), "worker started");
+        let beating = tokio::spawn(beat_forever(
+            self.0.pool.clone(),
+            self.0.config.id.clone(),
+            i32::try_from(concurrency).unwrap_or(i32::MAX),
+        ));
         loop {
             while running.try_join_next().is_some() {}
             let permit = tokio::select! {
@@ -213,6 +233,10 @@ impl Worker {
                 "grace period over: abandoning running jobs to the reaper"
             );
             running.abort_all();
+        }
+        beating.abort();
+        if let Err(e) = db::workers::stopped(&self.0.pool, &self.0.config.id).await {
+            tracing::warn!(error = %e, "could not remove this worker's heartbeat; it goes stale");
         }
         Ok(())
     }

@@ -28,6 +28,8 @@ pub struct Layout {
     pub caller: Option<Caller>,
     pub nav: Vec<NavItem>,
     pub flash: Option<String>,
+    /// Staff pages say so when no worker is alive: queued generation would wait in silence.
+    pub generation_paused: bool,
 }
 
 impl Layout {
@@ -72,6 +74,7 @@ pub struct PageCtx {
     pub caller: Option<Caller>,
     pub(crate) path: String,
     flash: Option<String>,
+    generation_paused: bool,
 }
 
 impl PageCtx {
@@ -81,6 +84,7 @@ impl PageCtx {
             caller: self.caller.clone(),
             nav: nav_for(self.caller.as_ref(), &self.path),
             flash: self.flash.clone(),
+            generation_paused: self.generation_paused,
         }
     }
 }
@@ -100,10 +104,24 @@ where
         let flash = cookie(&parts.headers, FLASH_COOKIE)
             .map(url_decode)
             .filter(|s| !s.is_empty());
+        let path = parts.uri.path().to_owned();
+        let staff = caller
+            .as_ref()
+            .is_some_and(|c| matches!(c.role, domain::Role::Admin | domain::Role::Reviewer));
+        let generation_paused = if staff && path.starts_with("/admin") {
+            let state = AppState::from_ref(state);
+            let seen = db::workers::last_seen(&state.pool).await?;
+            let stale = time::Duration::try_from(state.config.worker_stale)
+                .unwrap_or(time::Duration::MINUTE);
+            seen.is_none_or(|t| time::OffsetDateTime::now_utc() - t > stale)
+        } else {
+            false
+        };
         Ok(Self {
             caller,
-            path: parts.uri.path().to_owned(),
+            path,
             flash,
+            generation_paused,
         })
     }
 }
@@ -182,6 +200,7 @@ pub fn error_page(status: StatusCode, message: &str) -> String {
             caller: None,
             nav: Vec::new(),
             flash: None,
+            generation_paused: false,
         },
         status: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("Error"),

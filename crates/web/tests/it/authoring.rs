@@ -96,3 +96,46 @@ async fn a_brief_is_listed_from_its_submission_with_where_its_generation_stands(
         "its syllabus is listed below instead: {html}"
     );
 }
+
+const PAUSED: &str = "Generation is paused: no worker is running.";
+
+#[tokio::test]
+async fn staff_pages_say_generation_is_paused_while_no_worker_is_alive() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, _) = app.login_as_admin(&t).await;
+    let (learner, _) = app.signed_in(&t, "lee@acme.test", Role::Learner).await;
+    let page = |client: reqwest::Client, path: &'static str| {
+        let url = app.url(path);
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    assert!(
+        page(admin.clone(), "/admin").await.contains(PAUSED),
+        "no worker has ever run"
+    );
+    assert!(!page(learner.clone(), "/learn").await.contains(PAUSED));
+
+    db::workers::beat(&app.db.app_pool, "host-1-77", 4)
+        .await
+        .expect("beat");
+    assert!(
+        !syllabi_page(&app, &admin).await.contains(PAUSED),
+        "a live worker lifts the banner"
+    );
+
+    // A worker that stopped beating a while ago counts as gone.
+    sqlx::query("UPDATE worker_heartbeats SET seen_at = now() - interval '5 minutes'")
+        .execute(&app.db.pool)
+        .await
+        .expect("age the heartbeat");
+    assert!(page(admin, "/admin/syllabi").await.contains(PAUSED));
+}

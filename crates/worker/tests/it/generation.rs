@@ -224,3 +224,38 @@ async fn content_generation_makes_only_missing_parts_and_never_drafts_over_a_hum
         "the human edit is still the newest version"
     );
 }
+
+#[tokio::test]
+async fn a_running_worker_keeps_a_heartbeat_and_removes_it_when_it_stops() {
+    let app = TestApp::spawn().await;
+    let beats = || async {
+        sqlx::query_scalar::<_, String>("SELECT worker FROM worker_heartbeats")
+            .fetch_all(&app.db.pool)
+            .await
+            .expect("heartbeats")
+    };
+    assert!(beats().await.is_empty());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let w = app.worker().clone();
+    let running = tokio::spawn(async move {
+        w.run(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    test_support::wait_until(
+        std::time::Duration::from_secs(10),
+        "the worker's first heartbeat",
+        || async { beats().await.len() == 1 },
+    )
+    .await;
+    let _ = stop.send(());
+    running
+        .await
+        .expect("join")
+        .expect("the worker stops cleanly");
+    assert!(
+        beats().await.is_empty(),
+        "a stopped worker removes its heartbeat"
+    );
+}
