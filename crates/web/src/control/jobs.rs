@@ -105,15 +105,16 @@ async fn list_json(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<Value>, WebError> {
-    caller.require_role(&[Role::Admin])?;
+    caller.require_role(app::STAFF)?;
     let (rows, next) = page_of(&state, caller.tenant_id, &q.filter()?).await?;
     Ok(axum::Json(
         json!({ "items": rows.iter().map(minimal).collect::<Vec<_>>(), "nextBefore": next }),
     ))
 }
 
+/// Job `id` of the caller's tenant, for staff: reviewers read jobs, admins also act on them.
 async fn load(state: &AppState, caller: &Caller, id: Uuid) -> Result<Job, WebError> {
-    caller.require_role(&[Role::Admin])?;
+    caller.require_role(app::STAFF)?;
     jobs::get(&state.pool, caller.tenant_id, id)
         .await?
         .ok_or_else(|| WebError::not_found("job"))
@@ -193,7 +194,7 @@ async fn list_page(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
     let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
-    caller.require_role(&[Role::Admin])?;
+    caller.require_role(app::STAFF)?;
     let f = q.filter()?;
     let (rows, next) = page_of(&state, caller.tenant_id, &f).await?;
     let base = format!(
@@ -242,6 +243,7 @@ async fn job_page(
 ) -> Result<Response, WebError> {
     let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
     let job = load(&state, &caller, id).await?;
+    let admin = caller.role == Role::Admin;
     let opt = |t: Option<time::OffsetDateTime>| t.map(stamp).unwrap_or_else(|| "—".into());
     let facts = vec![
         ("Kind", job.kind.clone()),
@@ -284,8 +286,8 @@ async fn job_page(
     }
     render(&JobPage {
         layout: ctx.layout(format!("Job {}", job.id)),
-        can_trigger: job.status == JobStatus::Requested,
-        can_retry: job.status == JobStatus::Failed,
+        can_trigger: admin && job.status == JobStatus::Requested,
+        can_retry: admin && job.status == JobStatus::Failed,
         facts,
         job,
         blocks,

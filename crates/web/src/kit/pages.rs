@@ -43,7 +43,7 @@ impl Layout {
     }
 }
 
-/// The navigation a role sees. Later issues add their sections here.
+/// The navigation a role sees.
 fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
     let Some(c) = caller else { return Vec::new() };
     let mut items: Vec<(&'static str, &'static str)> = Vec::new();
@@ -51,9 +51,10 @@ fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
         items.push(("/admin", "Dashboard"));
         items.push(("/admin/syllabi", "Syllabi"));
         items.push(("/admin/courses", "Courses"));
+        // Reviewers read their tenant's jobs; only admins trigger and retry them.
+        items.push(("/admin/jobs", "Jobs"));
     }
     if c.role == Role::Admin {
-        items.push(("/admin/jobs", "Jobs"));
         items.push(("/admin/users", "Users"));
         items.push(("/admin/ops", "Ops"));
         items.push(("/admin/audit", "Audit log"));

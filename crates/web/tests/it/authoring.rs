@@ -23,7 +23,8 @@ async fn syllabi_page(app: &TestApp, client: &reqwest::Client) -> String {
 }
 
 #[tokio::test]
-async fn a_brief_is_listed_from_its_submission_with_where_its_generation_stands() {
+async fn a_brief_is_listed_from_its_submission_with_where_its_generation_stands_and_links_its_job()
+{
     let app = TestApp::spawn().await;
     let t = app.tenant("acme").await;
     let (admin, ada) = app.login_as_admin(&t).await;
@@ -45,10 +46,24 @@ async fn a_brief_is_listed_from_its_submission_with_where_its_generation_stands(
     );
     let html = syllabi_page(&app, &reviewer).await;
     assert!(html.contains("Reading tide tables") && html.contains(">queued<"));
+    let job = format!("/admin/jobs/{}", queued.job.id);
+    assert!(html.contains(&job), "reviewers get the link too");
+    let page = reviewer.get(app.url(&job)).send().await.expect("get");
+    assert_eq!(page.status(), 200, "a reviewer reads their tenant's job");
+    let page = page.text().await.expect("html");
     assert!(
-        !html.contains("/admin/jobs/"),
-        "reviewers, who cannot open jobs, get no link"
+        !page.contains("/trigger") && !page.contains("/retry"),
+        "read-only for reviewers"
     );
+    let trigger = app
+        .csrf_post(
+            &reviewer,
+            &format!("/api/admin/regeneration-jobs/{}/trigger", queued.job.id),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(trigger.status(), 403, "only admins act on jobs");
 
     // One generation fails (claimed and failed as a worker would), the other runs.
     let claimed = db::jobs::claim_among(

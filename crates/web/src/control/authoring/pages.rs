@@ -221,8 +221,6 @@ struct SyllabiPage {
     layout: Layout,
     /// Briefs with no syllabus yet, and where their generation stands.
     drafting: Vec<DraftingRow>,
-    /// Admins may open jobs; reviewers see the state without the link.
-    link_jobs: bool,
     rows: Vec<Row>,
 }
 
@@ -274,7 +272,6 @@ async fn syllabi(State(state): State<AppState>, ctx: PageCtx) -> Result<Response
     render(&SyllabiPage {
         layout: ctx.layout("Syllabi"),
         drafting: drafting.into_iter().map(drafting_row).collect(),
-        link_jobs: caller.role == domain::Role::Admin,
         rows: rows.iter().map(row).collect(),
     })
 }
