@@ -97,6 +97,14 @@ async fn a_brief_is_listed_from_its_submission_with_where_its_generation_stands_
             && html.contains("the provider refused the request"),
         "a failed generation stays listed with its reason: {html}"
     );
+    assert!(
+        html.contains(&format!("action=\"/admin/jobs/{}/retry\"", claimed.id)),
+        "an admin can retry it from where the brief is"
+    );
+    assert!(
+        !syllabi_page(&app, &reviewer).await.contains("/retry\""),
+        "reviewers cannot retry"
+    );
     let drafting = html
         .split("Briefs being drafted")
         .nth(1)

@@ -232,9 +232,11 @@ struct DraftingRow {
     status_class: &'static str,
     state: &'static str,
     reason: Option<String>,
+    /// An admin may retry a failed generation from here.
+    can_retry: bool,
 }
 
-fn drafting_row(d: db::courses::Drafting) -> DraftingRow {
+fn drafting_row(d: db::courses::Drafting, admin: bool) -> DraftingRow {
     use domain::JobStatus as S;
     let (status_class, state) = match d.job_status {
         Some(S::Requested) => ("requested", "waiting for an admin to trigger it"),
@@ -252,6 +254,7 @@ fn drafting_row(d: db::courses::Drafting) -> DraftingRow {
         status_class,
         state,
         reason: d.error_message,
+        can_retry: admin && d.job_status == Some(S::Failed),
     }
 }
 
@@ -271,7 +274,10 @@ async fn syllabi(State(state): State<AppState>, ctx: PageCtx) -> Result<Response
     .await?;
     render(&SyllabiPage {
         layout: ctx.layout("Syllabi"),
-        drafting: drafting.into_iter().map(drafting_row).collect(),
+        drafting: drafting
+            .into_iter()
+            .map(|d| drafting_row(d, caller.role == domain::Role::Admin))
+            .collect(),
         rows: rows.iter().map(row).collect(),
     })
 }
