@@ -162,3 +162,64 @@ async fn staff_pages_say_generation_is_paused_while_no_worker_is_alive() {
         .expect("age the heartbeat");
     assert!(page(admin, "/admin/syllabi").await.contains(PAUSED));
 }
+
+#[tokio::test]
+async fn a_regenerated_version_shows_its_instruction_and_that_the_offline_provider_ignores_it() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, ada) = app.login_as_admin(&t).await;
+    let ada = actor(&ada);
+    app.submit_brief(&ada, "Reading tide tables", 3).await;
+    app.run_pending_jobs().await;
+    let (syllabus,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM artifacts WHERE kind = 'SYLLABUS'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("syllabus");
+    let page = |id: uuid::Uuid| {
+        let (client, url) = (admin.clone(), app.url(&format!("/admin/syllabi/{id}")));
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    assert!(
+        !page(syllabus)
+            .await
+            .contains("Regenerated with the instruction")
+    );
+
+    app::authoring::regenerate(
+        &app.db.app_pool,
+        &ada,
+        app::authoring::Family::Syllabus,
+        syllabus,
+        "use harbour examples <everywhere>",
+    )
+    .await
+    .expect("regenerate");
+    app.run_pending_jobs().await;
+    let (newer,): (uuid::Uuid,) = sqlx::query_as(
+        "SELECT id FROM artifacts WHERE kind = 'SYLLABUS' ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("the new version");
+    assert_ne!(newer, syllabus);
+    let html = page(newer).await;
+    assert!(
+        html.contains(
+            "Regenerated with the instruction <q>use harbour examples &#60;everywhere&#62;</q>"
+        ) || html.contains(
+            "Regenerated with the instruction <q>use harbour examples &lt;everywhere&gt;</q>"
+        ),
+        "the instruction, escaped: {html}"
+    );
+    assert!(html.contains("The offline provider ignores instructions"));
+}

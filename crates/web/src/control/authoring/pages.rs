@@ -43,6 +43,15 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The page an artifact is reviewed on.
+/// The instruction a regenerated version was made with, as its provenance records it.
+fn instruction_of(a: &Artifact) -> Option<String> {
+    a.provenance["reviewerInstruction"]
+        .as_str()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(str::to_owned)
+}
+
 /// The page of artifact `id` in `family`: where a form about it returns.
 fn page_of(family: Family, id: Uuid) -> String {
     match family {
@@ -415,6 +424,8 @@ struct SyllabusPage {
     a: Artifact,
     superseded_by: Option<i32>,
     offline: bool,
+    /// The reviewer's instruction this version was regenerated with.
+    instruction: Option<String>,
     s: Syllabus,
     modules: Vec<ModuleView>,
     total_minutes: u32,
@@ -526,6 +537,7 @@ async fn syllabus_page(
         review_action: format!("/admin/syllabi/{}/review", a.id),
         regenerate_action: format!("/admin/syllabi/{}/regenerate", a.id),
         offline: a.provenance["offline"] == true,
+        instruction: instruction_of(&a),
         total_minutes: s
             .modules
             .iter()
@@ -675,6 +687,8 @@ struct ContentPage {
     a: Artifact,
     superseded_by: Option<i32>,
     offline: bool,
+    /// The reviewer's instruction this version was regenerated with.
+    instruction: Option<String>,
     rendered: Rendered,
     diff: Option<(i32, Vec<DiffLine>)>,
     json: JsonBlock,
@@ -706,6 +720,7 @@ async fn content_view(
         review_action: format!("/admin/content/{}/review", a.id),
         regenerate_action: format!("/admin/content/{}/regenerate", a.id),
         offline: a.provenance["offline"] == true,
+        instruction: instruction_of(&a),
         diff: diff_against_previous(state, &a).await?,
         superseded_by: superseded_by(state, &a).await?,
         json: JsonBlock::new(
