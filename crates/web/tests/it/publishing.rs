@@ -896,14 +896,17 @@ async fn learner_pages_render_the_active_course_and_take_forms() {
         .text()
         .await
         .expect("html");
-    assert!(html.contains("PUBLISHED") && html.contains(&format!("/admin/courses/{}", c.course)));
+    assert!(
+        html.contains(">live</span>") && html.contains(&format!("/admin/courses/{}", c.course)),
+        "the published course is labelled live"
+    );
     let html = c
         .get(&c.admin, &format!("/admin/courses/{}", c.course))
         .await
         .text()
         .await
         .expect("html");
-    assert!(html.contains("ACTIVE") && html.contains("Build version 2"));
+    assert!(html.contains(">live</span>") && html.contains("Build version 2"));
     let html = c
         .get(&c.admin, &format!("/admin/courses/{}/1", c.course))
         .await
