@@ -130,6 +130,18 @@ async fn json_viewer() -> impl IntoResponse {
     )
 }
 
+const LIVE: &str = include_str!("../static/live.js");
+
+async fn live_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        LIVE,
+    )
+}
+
 async fn not_found() -> WebError {
     WebError::NotFound("no such page or resource".into())
 }
@@ -154,6 +166,7 @@ pub fn app(state: AppState) -> Router {
         .merge(platform::openapi::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/json-viewer.js", get(json_viewer))
+        .route("/static/live.js", get(live_script))
         .route_layer(middleware::from_fn(kit::metrics::track))
         .fallback(not_found);
 

@@ -163,6 +163,11 @@ fn ops() -> Vec<Op> {
             "/api/admin/syllabi/{id}/content",
             "One content job per module",
         ),
+        op(
+            "get",
+            "/api/admin/syllabi/{id}/jobs",
+            "A syllabus's generation jobs and whether any is still working",
+        ),
         with_body(
             op("post", "/api/admin/syllabi/{id}/regenerate", "Regenerate"),
             body::<authoring::RegenerateBody>,

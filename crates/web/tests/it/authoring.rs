@@ -223,3 +223,93 @@ async fn a_regenerated_version_shows_its_instruction_and_that_the_offline_provid
     );
     assert!(html.contains("The offline provider ignores instructions"));
 }
+
+#[tokio::test]
+async fn a_syllabus_with_running_jobs_follows_them_through_json_instead_of_refreshing() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, ada) = app.login_as_admin(&t).await;
+    let ada = actor(&ada);
+    app.submit_brief(&ada, "Reading tide tables", 3).await;
+    app.run_pending_jobs().await;
+    let (syllabus,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM artifacts WHERE kind = 'SYLLABUS'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("syllabus");
+    let pool = &app.db.app_pool;
+    app::authoring::review(
+        pool,
+        &ada,
+        app::authoring::Family::Syllabus,
+        syllabus,
+        true,
+        None,
+    )
+    .await
+    .expect("approve");
+    let modules = app::authoring::request_content(pool, &ada, syllabus)
+        .await
+        .expect("content");
+
+    let html = admin
+        .get(app.url(&format!("/admin/syllabi/{syllabus}")))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains("http-equiv=\"refresh\""), "no meta refresh");
+    let live = format!("data-live-jobs=\"/api/admin/syllabi/{syllabus}/jobs\"");
+    assert!(
+        html.contains(&live) && html.contains("/static/live.js"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("/admin/syllabi/{syllabus}\">Refresh</a>")),
+        "without JavaScript, a refresh link"
+    );
+    let script = admin
+        .get(app.url("/static/live.js"))
+        .send()
+        .await
+        .expect("script");
+    assert_eq!(script.status(), 200);
+
+    let status = |client: reqwest::Client| {
+        let url = app.url(&format!("/api/admin/syllabi/{syllabus}/jobs"));
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("get")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let body = status(admin.clone()).await;
+    assert_eq!(body["working"], true);
+    let pending = body["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .filter(|j| j["status"] == "PENDING")
+        .count();
+    assert_eq!(pending, modules.len(), "{body}");
+
+    app.run_pending_jobs().await;
+    let body = status(admin.clone()).await;
+    assert_eq!(body["working"], false, "{body}");
+    let html = admin
+        .get(app.url(&format!("/admin/syllabi/{syllabus}")))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains("data-live-jobs"), "nothing left to follow");
+}

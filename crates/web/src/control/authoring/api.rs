@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/syllabi/{id}/reject", post(reject_syllabus))
         .route("/api/admin/syllabi/{id}/edit", post(edit_syllabus))
         .route("/api/admin/syllabi/{id}/content", post(request_content))
+        .route("/api/admin/syllabi/{id}/jobs", get(syllabus_jobs))
         .route(
             "/api/admin/syllabi/{id}/regenerate",
             post(regenerate_syllabus),
@@ -135,6 +136,35 @@ async fn get_syllabus(
 ) -> Result<axum::Json<Value>, WebError> {
     let a = authoring::load(&state.pool, &caller.actor(), Family::Syllabus, id).await?;
     Ok(axum::Json(json!({ "artifact": a })))
+}
+
+/// The generation jobs of a syllabus (its own and its modules' content), for pages that
+/// follow them live: `working` is true while any is queued or running.
+#[tracing::instrument(skip_all)]
+async fn syllabus_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Value>, WebError> {
+    let a = authoring::load(&state.pool, &caller.actor(), Family::Syllabus, id).await?;
+    let jobs = db::jobs::for_syllabus(
+        &state.pool,
+        caller.tenant_id,
+        a.brief_id.map(|b| b.to_string()).unwrap_or_default(),
+        a.id,
+    )
+    .await?;
+    let working = jobs.iter().any(|j| {
+        matches!(
+            j.status,
+            domain::JobStatus::Pending | domain::JobStatus::Running
+        )
+    });
+    let items: Vec<Value> = jobs
+        .iter()
+        .map(|j| json!({ "id": j.id, "kind": j.kind, "status": j.status.to_string(), "target": j.target_id }))
+        .collect();
+    Ok(axum::Json(json!({ "jobs": items, "working": working })))
 }
 
 #[tracing::instrument(skip_all)]
