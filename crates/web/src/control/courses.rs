@@ -22,8 +22,8 @@ use crate::control::authoring::pages::staff;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
 use crate::kit::extract::Path;
-use crate::kit::pages::go;
 use crate::kit::pages::{JsonBlock, Layout, PageCtx, render, stamp};
+use crate::kit::pages::{go, go_refused};
 use crate::learner::player::pages::{LessonView, lesson_view};
 
 pub fn router() -> Router<AppState> {
@@ -350,7 +350,7 @@ async fn build_form(
 fn refused(e: app::AppError, back: String, what: &str) -> Result<Response, WebError> {
     let e = WebError::from(e);
     match e.refusal() {
-        Some(m) => Ok(go(back, &format!("{what}: {m}"))),
+        Some(m) => Ok(go_refused(back, &format!("{what}: {m}"))),
         None => Err(e),
     }
 }

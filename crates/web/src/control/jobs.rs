@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use db::jobs::{self, Job, JobFilter};
 use domain::{JobStatus, Role};
@@ -295,10 +295,11 @@ async fn job_page(
 }
 
 fn back_with(id: Uuid, message: &str) -> Response {
-    let mut res = Redirect::to(&format!("/admin/jobs/{id}")).into_response();
-    res.headers_mut()
-        .append(header::SET_COOKIE, pages::flash(message));
-    res
+    pages::go(format!("/admin/jobs/{id}"), message)
+}
+
+fn refused_back(id: Uuid, message: &str) -> Response {
+    pages::go_refused(format!("/admin/jobs/{id}"), message)
 }
 
 #[tracing::instrument(skip_all)]
@@ -310,7 +311,7 @@ async fn trigger_form(
     match app::jobs::trigger(&state.pool, &caller.actor(), id).await {
         Ok(_) => Ok(back_with(id, "Job triggered: a worker will pick it up.")),
         Err(app::AppError::Conflict { message, .. }) => {
-            Ok(back_with(id, &format!("Not triggered: {message}.")))
+            Ok(refused_back(id, &format!("Not triggered: {message}.")))
         }
         Err(e) => Err(e.into()),
     }
@@ -328,7 +329,7 @@ async fn retry_form(
             "Retry created: this is the new job; the failed one is kept as it was.",
         )),
         Err(app::AppError::Conflict { message, .. }) => {
-            Ok(back_with(id, &format!("Not retried: {message}.")))
+            Ok(refused_back(id, &format!("Not retried: {message}.")))
         }
         Err(e) => Err(e.into()),
     }

@@ -27,7 +27,7 @@ pub struct Layout {
     pub title: String,
     pub caller: Option<Caller>,
     pub nav: Vec<NavItem>,
-    pub flash: Option<String>,
+    pub flash: Option<Flash>,
     /// Staff pages say so when no worker is alive: queued generation would wait in silence.
     pub generation_paused: bool,
 }
@@ -74,7 +74,7 @@ fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
 pub struct PageCtx {
     pub caller: Option<Caller>,
     pub(crate) path: String,
-    flash: Option<String>,
+    flash: Option<Flash>,
     generation_paused: bool,
 }
 
@@ -104,7 +104,8 @@ where
         .await?;
         let flash = cookie(&parts.headers, FLASH_COOKIE)
             .map(url_decode)
-            .filter(|s| !s.is_empty());
+            .filter(|s| !s.is_empty())
+            .map(|s| Flash::parse(&s));
         let path = parts.uri.path().to_owned();
         let staff = caller
             .as_ref()
@@ -154,13 +155,94 @@ pub fn go(to: String, message: &str) -> Response {
     res
 }
 
-/// A `Set-Cookie` value carrying a message to show on the next page.
+/// How a flash message reads: something done (green), a refusal (red), or news that is
+/// neither (a rejection recorded, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Done,
+    Refused,
+    Info,
+}
+
+/// A message shown once on the next page.
+#[derive(Debug, Clone)]
+pub struct Flash {
+    pub tone: Tone,
+    /// The first line, and the items of a refusal that names several things.
+    pub head: String,
+    pub items: Vec<String>,
+}
+
+impl Flash {
+    fn parse(raw: &str) -> Self {
+        let (tone, text) = match raw.split_once(':') {
+            Some(("r", t)) => (Tone::Refused, t),
+            Some(("i", t)) => (Tone::Info, t),
+            Some(("d", t)) => (Tone::Done, t),
+            _ => (Tone::Done, raw),
+        };
+        // A refusal listing several things ("…: a; b; c") shows them as a list.
+        let (head, items) = match (tone, text.split_once(": ")) {
+            (Tone::Refused, Some((head, rest))) if rest.contains("; ") => (
+                format!("{head}:"),
+                rest.trim_end_matches('.')
+                    .split("; ")
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            _ => (text.to_owned(), Vec::new()),
+        };
+        Self { tone, head, items }
+    }
+
+    pub fn class(&self) -> &'static str {
+        match self.tone {
+            Tone::Done => "flash",
+            Tone::Refused => "flash flash-refused",
+            Tone::Info => "flash flash-info",
+        }
+    }
+
+    /// Refusals interrupt (`alert`); the rest are polite (`status`).
+    pub fn role(&self) -> &'static str {
+        if self.tone == Tone::Refused {
+            "alert"
+        } else {
+            "status"
+        }
+    }
+}
+
+/// A `Set-Cookie` value carrying a message of something done to show on the next page.
 pub fn flash(message: &str) -> HeaderValue {
+    flash_as(Tone::Done, message)
+}
+
+/// A `Set-Cookie` value carrying a message in `tone` to show on the next page.
+pub fn flash_as(tone: Tone, message: &str) -> HeaderValue {
+    let t = match tone {
+        Tone::Done => "d",
+        Tone::Refused => "r",
+        Tone::Info => "i",
+    };
     HeaderValue::from_str(&format!(
         "{FLASH_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60",
-        url_encode(message)
+        url_encode(&format!("{t}:{message}"))
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A redirect to `to` that shows a refusal there, in red.
+pub fn go_refused(to: String, message: &str) -> Response {
+    go_as(Tone::Refused, to, message)
+}
+
+/// A redirect to `to` that shows `message` there in `tone`.
+pub fn go_as(tone: Tone, to: String, message: &str) -> Response {
+    let mut res = axum::response::Redirect::to(&to).into_response();
+    res.headers_mut()
+        .append(header::SET_COOKIE, flash_as(tone, message));
+    res
 }
 
 /// Whether a request carries a flash message.

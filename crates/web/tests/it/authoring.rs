@@ -313,3 +313,83 @@ async fn a_syllabus_with_running_jobs_follows_them_through_json_instead_of_refre
         .expect("html");
     assert!(!html.contains("data-live-jobs"), "nothing left to follow");
 }
+
+#[tokio::test]
+async fn a_refused_build_is_a_red_list_of_what_is_missing_and_a_rejection_is_not_green() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, ada) = app.login_as_admin(&t).await;
+    let ada = actor(&ada);
+    let submitted = app.submit_brief(&ada, "Reading tide tables", 3).await;
+    app.run_pending_jobs().await;
+    let (syllabus,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM artifacts WHERE kind = 'SYLLABUS'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("syllabus");
+    let pool = &app.db.app_pool;
+    app::authoring::review(
+        pool,
+        &ada,
+        app::authoring::Family::Syllabus,
+        syllabus,
+        true,
+        None,
+    )
+    .await
+    .expect("approve");
+    app::authoring::request_content(pool, &ada, syllabus)
+        .await
+        .expect("content");
+    app.run_pending_jobs().await;
+
+    let course = submitted.course.id;
+    let res = app
+        .csrf_post(&admin, &format!("/admin/courses/{course}/build"))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .expect("build");
+    assert_eq!(res.status(), 303);
+    let html = admin
+        .get(app.url(&format!("/admin/courses/{course}")))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    let flash = html
+        .split("class=\"flash flash-refused\" role=\"alert\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_else(|| panic!("a red refusal: {html}"));
+    assert!(
+        flash.contains("Not built") && flash.matches("<li>").count() >= 2,
+        "each missing part is an item: {flash}"
+    );
+
+    // Rejecting a draft is news, not success.
+    let (lesson,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM artifacts WHERE kind = 'LESSON' LIMIT 1")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("lesson");
+    app.csrf_post(&admin, &format!("/admin/content/{lesson}/review"))
+        .form(&[("decision", "reject"), ("note", "too long")])
+        .send()
+        .await
+        .expect("reject");
+    let html = admin
+        .get(app.url(&format!("/admin/content/{lesson}")))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("class=\"flash flash-info\" role=\"status\"") && html.contains("rejected."),
+        "{html}"
+    );
+}

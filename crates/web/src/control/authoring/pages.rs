@@ -21,7 +21,7 @@ use crate::control::authoring::api::STAFF;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
 use crate::kit::extract::{Form, Path};
-use crate::kit::pages::{JsonBlock, Layout, PageCtx, go, render, stamp};
+use crate::kit::pages::{JsonBlock, Layout, PageCtx, Tone, go, go_as, go_refused, render, stamp};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -601,7 +601,12 @@ async fn review_form(
     let actor = caller.actor();
     let back = page_of(family, id);
     match authoring::review(&state.pool, &actor, family, id, approve, Some(&f.note)).await {
-        Ok(a) => Ok(go(
+        Ok(a) => Ok(go_as(
+            if a.status.is_approved() {
+                Tone::Done
+            } else {
+                Tone::Info
+            },
             back,
             &format!(
                 "{} version {} {}.",
@@ -611,7 +616,7 @@ async fn review_form(
             ),
         )),
         Err(e) => match WebError::from(e) {
-            e if e.refusal().is_some() => Ok(go(
+            e if e.refusal().is_some() => Ok(go_refused(
                 back,
                 &format!("Not changed: {}.", e.refusal().unwrap_or_default()),
             )),
@@ -637,7 +642,7 @@ async fn content_form(
             ),
         )),
         Err(e) => match WebError::from(e) {
-            e if e.refusal().is_some() => Ok(go(
+            e if e.refusal().is_some() => Ok(go_refused(
                 back,
                 &format!("Not requested: {}.", e.refusal().unwrap_or_default()),
             )),
@@ -816,7 +821,7 @@ async fn regenerate_form(
             "Regeneration requested: the new version appears as a draft when the job completes.",
         )),
         Err(e) => match WebError::from(e) {
-            e if e.refusal().is_some() => Ok(go(
+            e if e.refusal().is_some() => Ok(go_refused(
                 back,
                 &format!("Not requested: {}.", e.refusal().unwrap_or_default()),
             )),
