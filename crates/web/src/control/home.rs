@@ -1,4 +1,5 @@
-//! `/admin`: the control plane's home, a tenant's people at a glance and its latest activity.
+//! `/admin`: the control plane's home: what waits for the signed-in role, a tenant's people
+//! at a glance and its latest activity.
 
 use askama::Template;
 use axum::Router;
@@ -23,10 +24,81 @@ struct ActivityRow {
     actor: String,
 }
 
+/// Something waiting for the signed-in person, with where to go about it.
+struct Waiting {
+    text: String,
+    href: &'static str,
+    /// A failure reads in red.
+    failure: bool,
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What waits for staff: drafts to review, briefs still being drafted, versions built but
+/// not live (for admins, who publish), and failed generation jobs.
+async fn waiting(
+    state: &AppState,
+    tenant: uuid::Uuid,
+    admin: bool,
+) -> Result<Vec<Waiting>, WebError> {
+    let courses = db::courses::list(&state.pool, tenant).await?;
+    let mut out = Vec::new();
+    let with_drafts = courses.iter().filter(|c| c.drafts > 0).count();
+    let drafts: i64 = courses.iter().map(|c| c.drafts).sum();
+    if drafts > 0 {
+        out.push(Waiting {
+            text: format!(
+                "{} to review in {}",
+                plural(usize::try_from(drafts).unwrap_or(0), "draft", "drafts"),
+                plural(with_drafts, "course", "courses")
+            ),
+            href: "/admin/syllabi",
+            failure: false,
+        });
+    }
+    let drafting =
+        db::courses::awaiting_syllabus(&state.pool, tenant, domain::JobSpec::GENERATE_SYLLABUS)
+            .await?
+            .len();
+    if drafting > 0 {
+        out.push(Waiting {
+            text: format!("{} being drafted", plural(drafting, "brief", "briefs")),
+            href: "/admin/syllabi",
+            failure: false,
+        });
+    }
+    let unpublished = courses
+        .iter()
+        .filter(|c| c.latest_version.is_some() && c.latest_version != c.active_version)
+        .count();
+    if admin && unpublished > 0 {
+        out.push(Waiting {
+            text: format!(
+                "{} with a newer version built than the one learners see",
+                plural(unpublished, "course", "courses")
+            ),
+            href: "/admin/courses",
+            failure: false,
+        });
+    }
+    let failed = db::ops::recent_failures(&state.pool, tenant).await?.len();
+    if failed > 0 {
+        out.push(Waiting {
+            text: format!("{} recently", plural(failed, "job failed", "jobs failed")),
+            href: "/admin/jobs?status=FAILED",
+            failure: true,
+        });
+    }
+    Ok(out)
+}
+
 #[derive(Template)]
 #[template(path = "admin_home.html")]
 struct Dashboard {
     layout: Layout,
+    waiting: Vec<Waiting>,
     tenant_name: String,
     tenant_slug: String,
     user_count: usize,
@@ -59,8 +131,10 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
     } else {
         Vec::new()
     };
+    let waiting = waiting(&state, caller.tenant_id, caller.role == Role::Admin).await?;
     render(&Dashboard {
         layout: ctx.layout("Dashboard"),
+        waiting,
         tenant_name: caller.tenant_name.clone(),
         tenant_slug: caller.tenant_slug.clone(),
         user_count: users.len(),

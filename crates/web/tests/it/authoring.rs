@@ -393,3 +393,42 @@ async fn a_refused_build_is_a_red_list_of_what_is_missing_and_a_rejection_is_not
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_says_what_waits_for_the_signed_in_role() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, ada) = app.login_as_admin(&t).await;
+    let (reviewer, _) = app.signed_in(&t, "rey@acme.test", Role::Reviewer).await;
+    let ada = actor(&ada);
+    let dashboard = |client: reqwest::Client| {
+        let url = app.url("/admin");
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    assert!(
+        dashboard(admin.clone())
+            .await
+            .contains("Nothing waits for you")
+    );
+
+    app.submit_brief(&ada, "Reading tide tables", 3).await;
+    let html = dashboard(reviewer.clone()).await;
+    assert!(html.contains("1 brief being drafted"), "{html}");
+    app.run_pending_jobs().await;
+    app.submit_brief(&ada, "Knots for sailors", 2).await;
+    app.run_pending_jobs().await;
+    let html = dashboard(reviewer).await;
+    assert!(
+        html.contains("2 drafts to review in 2 courses") && !html.contains("being drafted"),
+        "{html}"
+    );
+}
