@@ -432,3 +432,92 @@ async fn the_dashboard_says_what_waits_for_the_signed_in_role() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn each_module_counts_its_approved_parts_and_tucks_earlier_versions_away() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, ada) = app.login_as_admin(&t).await;
+    let ada = actor(&ada);
+    app.submit_brief(&ada, "Reading tide tables", 3).await;
+    app.run_pending_jobs().await;
+    let (syllabus, body): (uuid::Uuid, serde_json::Value) =
+        sqlx::query_as("SELECT id, body FROM artifacts WHERE kind = 'SYLLABUS'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("syllabus");
+    let pool = &app.db.app_pool;
+    app::authoring::review(
+        pool,
+        &ada,
+        app::authoring::Family::Syllabus,
+        syllabus,
+        true,
+        None,
+    )
+    .await
+    .expect("approve");
+    app::authoring::request_content(pool, &ada, syllabus)
+        .await
+        .expect("content");
+    app.run_pending_jobs().await;
+    let module = body["modules"][0]["id"]
+        .as_str()
+        .expect("module")
+        .to_owned();
+    let planned = body["modules"][0]["lessons"]
+        .as_array()
+        .expect("lessons")
+        .len()
+        * 2
+        + 1;
+    let page = || {
+        let (client, url) = (
+            admin.clone(),
+            app.url(&format!("/admin/syllabi/{syllabus}")),
+        );
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    assert!(
+        page().await.contains(&format!("0 of {planned} approved")),
+        "nothing approved yet"
+    );
+    // Approve the first lesson, then edit it: a newer draft above the approved version.
+    let (lesson, lesson_body): (uuid::Uuid, serde_json::Value) = sqlx::query_as(
+        "SELECT id, body FROM artifacts WHERE kind = 'LESSON' AND module_id = $1 ORDER BY ref_id LIMIT 1",
+    )
+    .bind(&module)
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("lesson");
+    app::authoring::review(
+        pool,
+        &ada,
+        app::authoring::Family::Content,
+        lesson,
+        true,
+        None,
+    )
+    .await
+    .expect("approve the lesson");
+    let mut edited = lesson_body;
+    edited["title"] = serde_json::Value::String("Tides, read by a person".into());
+    app::authoring::edit(pool, &ada, app::authoring::Family::Content, lesson, edited)
+        .await
+        .expect("edit");
+    let html = page().await;
+    assert!(html.contains(&format!("1 of {planned} approved")), "{html}");
+    assert!(
+        html.contains("<details><summary>1 earlier version(s)</summary>"),
+        "the approved version 1 is tucked away under the newer draft: {html}"
+    );
+}

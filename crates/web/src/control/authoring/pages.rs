@@ -404,8 +404,15 @@ struct ModuleView {
     summary: String,
     minutes: u32,
     lessons: Vec<domain::content::PlannedLesson>,
+    /// The newest version of each part.
     content: Vec<ContentLink>,
+    /// Older versions, superseded: shown collapsed.
+    earlier: Vec<ContentLink>,
+    /// Newest versions still drafts (what "approve all" approves).
     drafts: usize,
+    /// Parts the syllabus plans for this module, and how many have an approved version.
+    planned: usize,
+    approved: usize,
 }
 
 struct JobView {
@@ -494,23 +501,43 @@ async fn syllabus_page(
                     -y.version,
                 ))
             });
+            let link = |c: &Artifact| ContentLink {
+                id: c.id,
+                kind: c.kind,
+                title: c.title.clone(),
+                status: c.status,
+                version: c.version,
+            };
+            // Sorted newest first within each part: the first of a part is its newest.
+            let (mut content, mut earlier) = (Vec::new(), Vec::new());
+            let mut seen = std::collections::HashSet::new();
+            for c in &items {
+                if seen.insert((c.kind, c.ref_id.as_str())) {
+                    content.push(link(c));
+                } else {
+                    earlier.push(link(c));
+                }
+            }
+            let parts = domain::package::module_parts(m);
+            let approved = parts
+                .iter()
+                .filter(|(kind, r)| {
+                    items.iter().any(|c| {
+                        c.ref_id == *r && c.status.is_approved() && c.kind.as_str() == kind.as_str()
+                    })
+                })
+                .count();
             ModuleView {
                 id: m.id.clone(),
                 title: m.title.clone(),
                 summary: m.summary.clone(),
                 minutes: m.lessons.iter().map(|l| l.estimated_minutes).sum(),
                 lessons: m.lessons.clone(),
-                drafts: items.iter().filter(|c| c.status.is_draft()).count(),
-                content: items
-                    .into_iter()
-                    .map(|c| ContentLink {
-                        id: c.id,
-                        kind: c.kind,
-                        title: c.title.clone(),
-                        status: c.status,
-                        version: c.version,
-                    })
-                    .collect(),
+                drafts: content.iter().filter(|c| c.status.is_draft()).count(),
+                content,
+                earlier,
+                planned: parts.len(),
+                approved,
             }
         })
         .collect();
