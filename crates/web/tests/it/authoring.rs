@@ -230,24 +230,9 @@ async fn a_syllabus_with_running_jobs_follows_them_through_json_instead_of_refre
     let t = app.tenant("acme").await;
     let (admin, ada) = app.login_as_admin(&t).await;
     let ada = actor(&ada);
-    app.submit_brief(&ada, "Reading tide tables", 3).await;
-    app.run_pending_jobs().await;
-    let (syllabus,): (uuid::Uuid,) =
-        sqlx::query_as("SELECT id FROM artifacts WHERE kind = 'SYLLABUS'")
-            .fetch_one(&app.db.pool)
-            .await
-            .expect("syllabus");
+    let d = approved_syllabus(&app, &ada).await;
+    let syllabus = d.syllabus;
     let pool = &app.db.app_pool;
-    app::authoring::review(
-        pool,
-        &ada,
-        app::authoring::Family::Syllabus,
-        syllabus,
-        true,
-        None,
-    )
-    .await
-    .expect("approve");
     let modules = app::authoring::request_content(pool, &ada, syllabus)
         .await
         .expect("content");
@@ -320,24 +305,10 @@ async fn a_refused_build_is_a_red_list_of_what_is_missing_and_a_rejection_is_not
     let t = app.tenant("acme").await;
     let (admin, ada) = app.login_as_admin(&t).await;
     let ada = actor(&ada);
-    let submitted = app.submit_brief(&ada, "Reading tide tables", 3).await;
-    app.run_pending_jobs().await;
-    let (syllabus,): (uuid::Uuid,) =
-        sqlx::query_as("SELECT id FROM artifacts WHERE kind = 'SYLLABUS'")
-            .fetch_one(&app.db.pool)
-            .await
-            .expect("syllabus");
+    let d = approved_syllabus(&app, &ada).await;
+    let submitted = d.submitted;
+    let syllabus = d.syllabus;
     let pool = &app.db.app_pool;
-    app::authoring::review(
-        pool,
-        &ada,
-        app::authoring::Family::Syllabus,
-        syllabus,
-        true,
-        None,
-    )
-    .await
-    .expect("approve");
     app::authoring::request_content(pool, &ada, syllabus)
         .await
         .expect("content");
@@ -439,24 +410,10 @@ async fn each_module_counts_its_approved_parts_and_tucks_earlier_versions_away()
     let t = app.tenant("acme").await;
     let (admin, ada) = app.login_as_admin(&t).await;
     let ada = actor(&ada);
-    app.submit_brief(&ada, "Reading tide tables", 3).await;
-    app.run_pending_jobs().await;
-    let (syllabus, body): (uuid::Uuid, serde_json::Value) =
-        sqlx::query_as("SELECT id, body FROM artifacts WHERE kind = 'SYLLABUS'")
-            .fetch_one(&app.db.pool)
-            .await
-            .expect("syllabus");
+    let d = approved_syllabus(&app, &ada).await;
+    let syllabus = d.syllabus;
+    let body = d.body;
     let pool = &app.db.app_pool;
-    app::authoring::review(
-        pool,
-        &ada,
-        app::authoring::Family::Syllabus,
-        syllabus,
-        true,
-        None,
-    )
-    .await
-    .expect("approve");
     app::authoring::request_content(pool, &ada, syllabus)
         .await
         .expect("content");
@@ -520,4 +477,38 @@ async fn each_module_counts_its_approved_parts_and_tucks_earlier_versions_away()
         html.contains("<details><summary>1 earlier version(s)</summary>"),
         "the approved version 1 is tucked away under the newer draft: {html}"
     );
+}
+
+/// What [`approved_syllabus`] made.
+struct Approved {
+    submitted: app::authoring::Submitted,
+    syllabus: uuid::Uuid,
+    body: serde_json::Value,
+}
+
+/// A brief submitted and drafted by the worker, its syllabus approved through the use case.
+async fn approved_syllabus(app: &TestApp, ada: &app::Actor) -> Approved {
+    let submitted = app.submit_brief(ada, "Reading tide tables", 3).await;
+    app.run_pending_jobs().await;
+    let (syllabus, body): (uuid::Uuid, serde_json::Value) =
+        sqlx::query_as("SELECT id, body FROM artifacts WHERE course_id = $1 AND kind = 'SYLLABUS'")
+            .bind(submitted.course.id)
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("syllabus");
+    app::authoring::review(
+        &app.db.app_pool,
+        ada,
+        app::authoring::Family::Syllabus,
+        syllabus,
+        true,
+        None,
+    )
+    .await
+    .expect("approve");
+    Approved {
+        submitted,
+        syllabus,
+        body,
+    }
 }
