@@ -12,14 +12,15 @@ fn actor(user: &db::users::User) -> app::Actor {
     }
 }
 
-async fn syllabi_page(app: &TestApp, client: &reqwest::Client) -> String {
-    let res = client
-        .get(app.url("/admin/syllabi"))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(res.status(), 200);
+/// The HTML of `path` as `client` sees it; the page must answer 200.
+async fn page_html(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    let res = client.get(app.url(path)).send().await.expect("get");
+    assert_eq!(res.status(), 200, "GET {path}");
     res.text().await.expect("html")
+}
+
+async fn syllabi_page(app: &TestApp, client: &reqwest::Client) -> String {
+    page_html(app, client, "/admin/syllabi").await
 }
 
 #[tokio::test]
@@ -128,24 +129,11 @@ async fn staff_pages_say_generation_is_paused_while_no_worker_is_alive() {
     let t = app.tenant("acme").await;
     let (admin, _) = app.login_as_admin(&t).await;
     let (learner, _) = app.signed_in(&t, "lee@acme.test", Role::Learner).await;
-    let page = |client: reqwest::Client, path: &'static str| {
-        let url = app.url(path);
-        async move {
-            client
-                .get(url)
-                .send()
-                .await
-                .expect("get")
-                .text()
-                .await
-                .expect("html")
-        }
-    };
     assert!(
-        page(admin.clone(), "/admin").await.contains(PAUSED),
+        page_html(&app, &admin, "/admin").await.contains(PAUSED),
         "no worker has ever run"
     );
-    assert!(!page(learner.clone(), "/learn").await.contains(PAUSED));
+    assert!(!page_html(&app, &learner, "/learn").await.contains(PAUSED));
 
     db::workers::beat(&app.db.app_pool, "host-1-77", 4)
         .await
@@ -160,7 +148,11 @@ async fn staff_pages_say_generation_is_paused_while_no_worker_is_alive() {
         .execute(&app.db.pool)
         .await
         .expect("age the heartbeat");
-    assert!(page(admin, "/admin/syllabi").await.contains(PAUSED));
+    assert!(
+        page_html(&app, &admin, "/admin/syllabi")
+            .await
+            .contains(PAUSED)
+    );
 }
 
 #[tokio::test]
@@ -176,21 +168,8 @@ async fn a_regenerated_version_shows_its_instruction_and_that_the_offline_provid
             .fetch_one(&app.db.pool)
             .await
             .expect("syllabus");
-    let page = |id: uuid::Uuid| {
-        let (client, url) = (admin.clone(), app.url(&format!("/admin/syllabi/{id}")));
-        async move {
-            client
-                .get(url)
-                .send()
-                .await
-                .expect("get")
-                .text()
-                .await
-                .expect("html")
-        }
-    };
     assert!(
-        !page(syllabus)
+        !page_html(&app, &admin, &format!("/admin/syllabi/{syllabus}"))
             .await
             .contains("Regenerated with the instruction")
     );
@@ -212,7 +191,7 @@ async fn a_regenerated_version_shows_its_instruction_and_that_the_offline_provid
     .await
     .expect("the new version");
     assert_ne!(newer, syllabus);
-    let html = page(newer).await;
+    let html = page_html(&app, &admin, &format!("/admin/syllabi/{newer}")).await;
     assert!(
         html.contains(
             "Regenerated with the instruction <q>use harbour examples &#60;everywhere&#62;</q>"
@@ -237,14 +216,7 @@ async fn a_syllabus_with_running_jobs_follows_them_through_json_instead_of_refre
         .await
         .expect("content");
 
-    let html = admin
-        .get(app.url(&format!("/admin/syllabi/{syllabus}")))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let html = page_html(&app, &admin, &format!("/admin/syllabi/{syllabus}")).await;
     assert!(!html.contains("http-equiv=\"refresh\""), "no meta refresh");
     let live = format!("data-live-jobs=\"/api/admin/syllabi/{syllabus}/jobs\"");
     assert!(
@@ -288,14 +260,7 @@ async fn a_syllabus_with_running_jobs_follows_them_through_json_instead_of_refre
     app.run_pending_jobs().await;
     let body = status(admin.clone()).await;
     assert_eq!(body["working"], false, "{body}");
-    let html = admin
-        .get(app.url(&format!("/admin/syllabi/{syllabus}")))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let html = page_html(&app, &admin, &format!("/admin/syllabi/{syllabus}")).await;
     assert!(!html.contains("data-live-jobs"), "nothing left to follow");
 }
 
@@ -322,14 +287,7 @@ async fn a_refused_build_is_a_red_list_of_what_is_missing_and_a_rejection_is_not
         .await
         .expect("build");
     assert_eq!(res.status(), 303);
-    let html = admin
-        .get(app.url(&format!("/admin/courses/{course}")))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let html = page_html(&app, &admin, &format!("/admin/courses/{course}")).await;
     let flash = html
         .split("class=\"flash flash-refused\" role=\"alert\"")
         .nth(1)
@@ -351,14 +309,7 @@ async fn a_refused_build_is_a_red_list_of_what_is_missing_and_a_rejection_is_not
         .send()
         .await
         .expect("reject");
-    let html = admin
-        .get(app.url(&format!("/admin/content/{lesson}")))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let html = page_html(&app, &admin, &format!("/admin/content/{lesson}")).await;
     assert!(
         html.contains("class=\"flash flash-info\" role=\"status\"") && html.contains("rejected."),
         "{html}"
@@ -372,32 +323,19 @@ async fn the_dashboard_says_what_waits_for_the_signed_in_role() {
     let (admin, ada) = app.login_as_admin(&t).await;
     let (reviewer, _) = app.signed_in(&t, "rey@acme.test", Role::Reviewer).await;
     let ada = actor(&ada);
-    let dashboard = |client: reqwest::Client| {
-        let url = app.url("/admin");
-        async move {
-            client
-                .get(url)
-                .send()
-                .await
-                .expect("get")
-                .text()
-                .await
-                .expect("html")
-        }
-    };
     assert!(
-        dashboard(admin.clone())
+        page_html(&app, &admin, "/admin")
             .await
             .contains("Nothing waits for you")
     );
 
     app.submit_brief(&ada, "Reading tide tables", 3).await;
-    let html = dashboard(reviewer.clone()).await;
+    let html = page_html(&app, &reviewer, "/admin").await;
     assert!(html.contains("1 brief being drafted"), "{html}");
     app.run_pending_jobs().await;
     app.submit_brief(&ada, "Knots for sailors", 2).await;
     app.run_pending_jobs().await;
-    let html = dashboard(reviewer).await;
+    let html = page_html(&app, &reviewer, "/admin").await;
     assert!(
         html.contains("2 drafts to review in 2 courses") && !html.contains("being drafted"),
         "{html}"
@@ -428,24 +366,10 @@ async fn each_module_counts_its_approved_parts_and_tucks_earlier_versions_away()
         .len()
         * 2
         + 1;
-    let page = || {
-        let (client, url) = (
-            admin.clone(),
-            app.url(&format!("/admin/syllabi/{syllabus}")),
-        );
-        async move {
-            client
-                .get(url)
-                .send()
-                .await
-                .expect("get")
-                .text()
-                .await
-                .expect("html")
-        }
-    };
     assert!(
-        page().await.contains(&format!("0 of {planned} approved")),
+        page_html(&app, &admin, &format!("/admin/syllabi/{syllabus}"))
+            .await
+            .contains(&format!("0 of {planned} approved")),
         "nothing approved yet"
     );
     // Approve the first lesson, then edit it: a newer draft above the approved version.
@@ -471,7 +395,7 @@ async fn each_module_counts_its_approved_parts_and_tucks_earlier_versions_away()
     app::authoring::edit(pool, &ada, app::authoring::Family::Content, lesson, edited)
         .await
         .expect("edit");
-    let html = page().await;
+    let html = page_html(&app, &admin, &format!("/admin/syllabi/{syllabus}")).await;
     assert!(html.contains(&format!("1 of {planned} approved")), "{html}");
     assert!(
         html.contains("<details><summary>1 earlier version(s)</summary>"),
