@@ -270,16 +270,26 @@ struct VersionPage {
     block: JsonBlock,
 }
 
+/// A version of the caller's tenant's course and its package JSON, for staff.
+async fn load_version(
+    state: &AppState,
+    ctx: &PageCtx,
+    course: Uuid,
+    version: i32,
+) -> Result<(PackageRow, Value), WebError> {
+    let caller = staff(ctx)?;
+    packages::version(&state.pool, caller.tenant_id, course, version)
+        .await?
+        .ok_or_else(|| WebError::not_found("course version"))
+}
+
 #[tracing::instrument(skip_all)]
 async fn version_page(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((course, version)): Path<(Uuid, i32)>,
 ) -> Result<Response, WebError> {
-    let caller = staff(&ctx)?;
-    let (row, body) = packages::version(&state.pool, caller.tenant_id, course, version)
-        .await?
-        .ok_or_else(|| WebError::not_found("course version"))?;
+    let (row, body) = load_version(&state, &ctx, course, version).await?;
     let package: CoursePackage = serde_json::from_value(body.clone())
         .map_err(|e| WebError::Internal(anyhow::anyhow!("stored package does not parse: {e}")))?;
     let lessons = (1..=package.lessons.len())
@@ -307,10 +317,7 @@ async fn download(
     ctx: PageCtx,
     Path((course, version)): Path<(Uuid, i32)>,
 ) -> Result<Response, WebError> {
-    let caller = staff(&ctx)?;
-    let (row, body) = packages::version(&state.pool, caller.tenant_id, course, version)
-        .await?
-        .ok_or_else(|| WebError::not_found("course version"))?;
+    let (row, body) = load_version(&state, &ctx, course, version).await?;
     // The canonical bytes: their SHA-256 is the recorded hash.
     let json = domain::canonical_json(&body);
     let disposition = format!("attachment; filename=\"course-{course}-v{version}.json\"");

@@ -270,14 +270,8 @@ async fn a_refused_build_is_a_red_list_of_what_is_missing_and_a_rejection_is_not
     let t = app.tenant("acme").await;
     let (admin, ada) = app.login_as_admin(&t).await;
     let ada = actor(&ada);
-    let d = approved_syllabus(&app, &ada).await;
+    let d = drafted_content(&app, &ada).await;
     let submitted = d.submitted;
-    let syllabus = d.syllabus;
-    let pool = &app.db.app_pool;
-    app::authoring::request_content(pool, &ada, syllabus)
-        .await
-        .expect("content");
-    app.run_pending_jobs().await;
 
     let course = submitted.course.id;
     let res = app
@@ -348,14 +342,10 @@ async fn each_module_counts_its_approved_parts_and_tucks_earlier_versions_away()
     let t = app.tenant("acme").await;
     let (admin, ada) = app.login_as_admin(&t).await;
     let ada = actor(&ada);
-    let d = approved_syllabus(&app, &ada).await;
+    let d = drafted_content(&app, &ada).await;
     let syllabus = d.syllabus;
     let body = d.body;
     let pool = &app.db.app_pool;
-    app::authoring::request_content(pool, &ada, syllabus)
-        .await
-        .expect("content");
-    app.run_pending_jobs().await;
     let module = body["modules"][0]["id"]
         .as_str()
         .expect("module")
@@ -435,4 +425,14 @@ async fn approved_syllabus(app: &TestApp, ada: &app::Actor) -> Approved {
         syllabus,
         body,
     }
+}
+
+/// [`approved_syllabus`], with its content requested and drafted by the worker.
+async fn drafted_content(app: &TestApp, ada: &app::Actor) -> Approved {
+    let d = approved_syllabus(app, ada).await;
+    app::authoring::request_content(&app.db.app_pool, ada, d.syllabus)
+        .await
+        .expect("content");
+    app.run_pending_jobs().await;
+    d
 }
