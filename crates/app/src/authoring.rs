@@ -329,6 +329,19 @@ pub async fn edit(
     let (title, body) = validate_edit(pool, &parent, body).await?;
     let mut tx = pool.begin().await?;
     require_newest(&mut tx, &parent, "edit").await?;
+    // A regeneration's draft lands on top of whatever is newest when it finishes: an edit
+    // saved meanwhile would be superseded by generated content nobody confirmed.
+    if let Some(job) =
+        db::jobs::live_regeneration(&mut *tx, actor.tenant_id, parent.lineage_id).await?
+    {
+        return Err(AppError::conflict(
+            "regeneration_pending",
+            format!(
+                "a regeneration of this part is queued or running (job {job}); its draft would \
+                 land on top of your edit, so edit it once that draft exists"
+            ),
+        ));
+    }
     let created = artifacts::insert_edit(&mut tx, &parent, actor.user_id, &title, &body).await?;
     let action = if created.kind.is_syllabus() {
         AuditAction::SyllabusEdited
@@ -413,6 +426,19 @@ pub async fn request_content(
 /// Shortest and longest regeneration instruction, in characters.
 pub const INSTRUCTION_CHARS: std::ops::RangeInclusive<usize> = 5..=2_000;
 
+fn checked_instruction(instruction: &str) -> Result<String, AppError> {
+    let instruction = instruction.trim();
+    let n = instruction.chars().count();
+    if !INSTRUCTION_CHARS.contains(&n) {
+        return Err(AppError::Invalid(format!(
+            "instruction: must be {} to {} characters (has {n})",
+            INSTRUCTION_CHARS.start(),
+            INSTRUCTION_CHARS.end()
+        )));
+    }
+    Ok(instruction.to_owned())
+}
+
 /// Asks for a new DRAFT version of an artifact, generated with a reviewer's instruction.
 #[tracing::instrument(skip_all, fields(artifact = %id))]
 pub async fn regenerate(
@@ -423,15 +449,7 @@ pub async fn regenerate(
     instruction: &str,
 ) -> Result<Job, AppError> {
     let a = load(pool, actor, family, id).await?;
-    let instruction = instruction.trim();
-    let n = instruction.chars().count();
-    if !INSTRUCTION_CHARS.contains(&n) {
-        return Err(AppError::Invalid(format!(
-            "instruction: must be {} to {} characters (has {n})",
-            INSTRUCTION_CHARS.start(),
-            INSTRUCTION_CHARS.end()
-        )));
-    }
+    let instruction = checked_instruction(instruction)?;
     if !a.kind.is_syllabus() {
         let s = match a.syllabus_id {
             Some(s) => artifacts::get(pool, actor.tenant_id, s).await?,
@@ -447,9 +465,128 @@ pub async fn regenerate(
     let mut tx = pool.begin().await?;
     let spec = JobSpec::Regenerate {
         artifact_id: id,
-        instruction: instruction.to_owned(),
+        instruction,
     };
     let job = enqueue(&mut tx, actor, &spec).await?.job().clone();
     tx.commit().await?;
     Ok(job)
+}
+
+/// What regenerating a syllabus's existing content would supersede: the newest version of
+/// each planned part that exists, how many of them a person edited, how many are approved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Impact {
+    pub parts: usize,
+    pub edited: usize,
+    pub approved: usize,
+}
+
+/// The newest version of every planned part of an APPROVED syllabus that exists.
+async fn newest_parts(
+    pool: &PgPool,
+    actor: &Actor,
+    syllabus_id: Uuid,
+) -> Result<(Artifact, Vec<Artifact>), AppError> {
+    let a = load(pool, actor, Family::Syllabus, syllabus_id).await?;
+    if a.status != ArtifactStatus::Approved {
+        return Err(AppError::conflict(
+            "syllabus_not_approved",
+            format!(
+                "content is regenerated from an APPROVED syllabus only; this one is {}",
+                a.status
+            ),
+        ));
+    }
+    let syllabus: Syllabus = parse_body(&a)?;
+    let planned: std::collections::HashSet<(domain::package::PartKind, String)> = syllabus
+        .modules
+        .iter()
+        .flat_map(|m| {
+            domain::package::module_parts(m)
+                .into_iter()
+                .map(|(k, r)| (k, r.to_owned()))
+        })
+        .collect();
+    let mut content = artifacts::content_of_course(pool, actor.tenant_id, a.course_id).await?;
+    content.sort_by(|x, y| {
+        (x.kind, x.ref_id.as_str(), -x.version).cmp(&(y.kind, y.ref_id.as_str(), -y.version))
+    });
+    let mut seen = std::collections::HashSet::new();
+    let newest = content
+        .into_iter()
+        .filter(|c| {
+            let kind = match c.kind {
+                ArtifactKind::Lesson => domain::package::PartKind::Lesson,
+                ArtifactKind::Quiz => domain::package::PartKind::Quiz,
+                ArtifactKind::Project => domain::package::PartKind::Project,
+                ArtifactKind::Syllabus => return false,
+            };
+            planned.contains(&(kind, c.ref_id.clone())) && seen.insert((c.kind, c.ref_id.clone()))
+        })
+        .collect();
+    Ok((a, newest))
+}
+
+/// What [`regenerate_content`] would supersede now.
+pub async fn content_impact(
+    pool: &PgPool,
+    actor: &Actor,
+    syllabus_id: Uuid,
+) -> Result<Impact, AppError> {
+    let (_, parts) = newest_parts(pool, actor, syllabus_id).await?;
+    Ok(impact_of(&parts))
+}
+
+fn impact_of(parts: &[Artifact]) -> Impact {
+    Impact {
+        parts: parts.len(),
+        // A person's edit is a version no job made.
+        edited: parts.iter().filter(|p| p.job_id.is_none()).count(),
+        approved: parts.iter().filter(|p| p.status.is_approved()).count(),
+    }
+}
+
+/// Asks for a new DRAFT of every existing part of an approved syllabus, with one
+/// instruction, in one transaction. It supersedes people's work, so it runs only when
+/// `confirmed` is exactly what it would supersede now; anything else (another edit or
+/// approval meanwhile) is the conflict `impact_changed`, naming the current figures.
+#[tracing::instrument(skip_all, fields(syllabus = %syllabus_id))]
+pub async fn regenerate_content(
+    pool: &PgPool,
+    actor: &Actor,
+    syllabus_id: Uuid,
+    instruction: &str,
+    confirmed: Impact,
+) -> Result<Vec<Job>, AppError> {
+    let instruction = checked_instruction(instruction)?;
+    let (_, parts) = newest_parts(pool, actor, syllabus_id).await?;
+    if parts.is_empty() {
+        return Err(AppError::conflict(
+            "nothing_to_regenerate",
+            "no lesson, quiz or project of this syllabus exists yet; generate the content first",
+        ));
+    }
+    let now = impact_of(&parts);
+    if now != confirmed {
+        return Err(AppError::conflict(
+            "impact_changed",
+            format!(
+                "the content changed since you confirmed: regenerating now supersedes {} part(s), \
+                 {} edited by a person and {} approved; confirm again",
+                now.parts, now.edited, now.approved
+            ),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let mut jobs = Vec::with_capacity(parts.len());
+    for p in &parts {
+        let spec = JobSpec::Regenerate {
+            artifact_id: p.id,
+            instruction: instruction.clone(),
+        };
+        jobs.push(enqueue(&mut tx, actor, &spec).await?.job().clone());
+    }
+    tx.commit().await?;
+    Ok(jobs)
 }

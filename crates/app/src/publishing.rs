@@ -37,6 +37,71 @@ fn part(a: &Artifact) -> Part {
     }
 }
 
+/// What building the course now would do: the syllabus it would use, the planned parts
+/// that are missing or unapproved (by title), and the version it would repeat unchanged.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    /// The newest approved syllabus: (id, version).
+    pub syllabus: Option<(Uuid, i32)>,
+    pub gaps: Vec<builder::Gap>,
+    /// The newest built version, when it holds exactly what a build would take now.
+    pub unchanged_since: Option<i32>,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.syllabus.is_some() && self.gaps.is_empty()
+    }
+}
+
+/// The readiness checklist of a course, for staff.
+#[tracing::instrument(skip_all, fields(course = %course_id))]
+pub async fn readiness(
+    pool: &PgPool,
+    actor: &Actor,
+    course_id: Uuid,
+) -> Result<Readiness, AppError> {
+    actor.require(crate::STAFF)?;
+    courses::get(pool, actor.tenant_id, course_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("course"))?;
+    let Some(syllabus) =
+        artifacts::newest_approved_syllabus(pool, actor.tenant_id, course_id).await?
+    else {
+        return Ok(Readiness {
+            syllabus: None,
+            gaps: Vec::new(),
+            unchanged_since: None,
+        });
+    };
+    let plan: domain::Syllabus = serde_json::from_value(syllabus.body.clone())
+        .map_err(|e| AppError::Corrupt(format!("syllabus {}: {e}", syllabus.id)))?;
+    let parts: Vec<Part> = artifacts::content_of_course(pool, actor.tenant_id, course_id)
+        .await?
+        .iter()
+        .map(part)
+        .collect();
+    let ready = builder::readiness(&plan, &parts);
+    let mut unchanged_since = None;
+    if ready.gaps.is_empty() {
+        let newest = packages::versions(pool, actor.tenant_id, course_id).await?;
+        if let Some(last) = newest.first().filter(|p| p.syllabus_id == syllabus.id)
+            && let Some((_, body)) =
+                packages::version(pool, actor.tenant_id, course_id, last.version).await?
+        {
+            let built: Option<domain::package::CoursePackage> = serde_json::from_value(body).ok();
+            if built.is_some_and(|b| b.part_ids() == ready.chosen) {
+                unchanged_since = Some(last.version);
+            }
+        }
+    }
+    Ok(Readiness {
+        syllabus: Some((syllabus.id, syllabus.version)),
+        gaps: ready.gaps,
+        unchanged_since,
+    })
+}
+
 /// Builds and stores the course's next version from its newest approved syllabus and the
 /// newest approved part for every planned lesson, quiz and project. One build of a course
 /// runs at a time; a second one meanwhile is refused at once rather than queued.

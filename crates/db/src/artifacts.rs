@@ -337,3 +337,49 @@ pub async fn version_below(
     .fetch_optional(db)
     .await
 }
+
+/// An artifact as a review list shows it: no body, and whether it is its lineage's newest.
+#[derive(Debug, Clone)]
+pub struct ReviewRow {
+    pub id: Uuid,
+    pub course_id: Uuid,
+    pub kind: ArtifactKind,
+    pub ref_id: String,
+    pub module_id: Option<String>,
+    pub version: i32,
+    pub status: ArtifactStatus,
+    pub title: String,
+    pub offline: bool,
+    pub newest: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// A tenant's artifacts of `kinds` (of one course, or all), newest first, each marked with
+/// whether a newer version of its lineage exists.
+pub async fn review_list(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    kinds: &[ArtifactKind],
+    course_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<ReviewRow>, sqlx::Error> {
+    let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_owned()).collect();
+    sqlx::query_as!(
+        ReviewRow,
+        r#"SELECT a.id, a.course_id, a.kind AS "kind: ArtifactKind", a.ref_id, a.module_id, a.version,
+                  a.status AS "status: ArtifactStatus", a.title,
+                  coalesce((a.provenance->>'offline')::boolean, false) AS "offline!",
+                  NOT EXISTS (SELECT 1 FROM artifacts n
+                              WHERE n.lineage_id = a.lineage_id AND n.version > a.version) AS "newest!",
+                  a.created_at
+           FROM artifacts a
+           WHERE a.tenant_id = $1 AND a.kind = ANY($2) AND ($3::uuid IS NULL OR a.course_id = $3)
+           ORDER BY a.created_at DESC, a.id DESC LIMIT $4"#,
+        tenant_id,
+        &kinds,
+        course_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

@@ -641,3 +641,22 @@ pub async fn for_syllabus(
     .fetch_all(db)
     .await
 }
+
+/// A queued or running regeneration of any version of a lineage, if there is one: its
+/// draft would land on top of whatever is newest when it finishes.
+pub async fn live_regeneration(
+    db: impl sqlx::PgExecutor<'_>,
+    tenant_id: Uuid,
+    lineage_id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT j.id FROM jobs j JOIN artifacts a ON a.id::text = j.target_id
+           WHERE j.tenant_id = $1 AND j.target_type = 'artifact' AND a.lineage_id = $2
+             AND j.status IN ('REQUESTED', 'PENDING', 'RUNNING')
+           ORDER BY j.created_at LIMIT 1"#,
+        tenant_id,
+        lineage_id
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -291,6 +291,80 @@ fn parse<T: serde::de::DeserializeOwned>(part: &Part, what: &str) -> Result<T, B
     })
 }
 
+/// A planned part that keeps a course from being built, by title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub kind: PartKind,
+    pub ref_id: String,
+    pub module_id: String,
+    /// The planned lesson's or module's title.
+    pub title: String,
+    /// The newest version that exists, if any: (artifact id, version, status).
+    pub newest: Option<(String, u32, PartStatus)>,
+}
+
+/// What a build of `plan` would take from `parts` right now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// Every planned part with no approved version, in syllabus order.
+    pub gaps: Vec<Gap>,
+    /// The artifact ids the build would take, sorted, when there are no gaps.
+    pub chosen: Vec<String>,
+}
+
+/// The parts a build of `plan` would take, or the ones missing or unapproved, in the
+/// syllabus's order. The same choice [`build`] makes.
+pub fn readiness(plan: &Syllabus, parts: &[Part]) -> Readiness {
+    let mut out = Readiness::default();
+    for module in &plan.modules {
+        let planned = module
+            .lessons
+            .iter()
+            .flat_map(|l| [(PartKind::Lesson, l), (PartKind::Quiz, l)])
+            .map(|(k, l)| (k, l.id.as_str(), l.title.as_str()))
+            .chain([(PartKind::Project, module.id.as_str(), module.title.as_str())]);
+        for (kind, ref_id, title) in planned {
+            match pick(parts, kind, ref_id, "") {
+                Ok(p) => out.chosen.push(p.artifact_id.clone()),
+                Err(_) => {
+                    let newest = parts
+                        .iter()
+                        .filter(|p| p.kind == kind && p.ref_id == ref_id)
+                        .max_by_key(|p| p.version)
+                        .map(|p| (p.artifact_id.clone(), p.version, p.status));
+                    out.gaps.push(Gap {
+                        kind,
+                        ref_id: ref_id.to_owned(),
+                        module_id: module.id.clone(),
+                        title: title.to_owned(),
+                        newest,
+                    });
+                }
+            }
+        }
+    }
+    if out.gaps.is_empty() {
+        out.chosen.sort();
+    } else {
+        out.chosen.clear();
+    }
+    out
+}
+
+impl CoursePackage {
+    /// The artifact ids this package was built from (its syllabus and parts), sorted.
+    pub fn part_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .provenance
+            .parts
+            .iter()
+            .map(|p| p.artifact_id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
 /// Assembles version `version` of course `course_id` from its approved syllabus `syllabus` and
 /// `parts` (every lesson, quiz and project artifact made for it, any status). For each
 /// planned lesson it takes the newest approved lesson and quiz, and for each module the
@@ -593,6 +667,44 @@ mod tests {
         parts[1].status = PartStatus::Rejected;
         let err = build("course-1", &s, &parts, 1).expect_err("rejected quiz");
         assert!(err.to_string().contains("REJECTED"), "{err}");
+    }
+
+    #[test]
+    fn readiness_names_each_gap_by_title_in_syllabus_order_and_picks_what_build_picks() {
+        let (s, mut parts) = course();
+        let plan: Syllabus = serde_json::from_value(s.body.clone()).expect("syllabus");
+        let ready = readiness(&plan, &parts);
+        assert!(ready.gaps.is_empty());
+        let built = build("course-1", &s, &parts, 1).expect("builds");
+        assert_eq!(ready.chosen, built.package.part_ids());
+
+        let first = &plan.modules[0];
+        let quiz_at = parts
+            .iter()
+            .position(|p| p.kind == PartKind::Quiz && p.ref_id == first.lessons[0].id)
+            .expect("quiz");
+        parts[quiz_at].status = PartStatus::Draft;
+        parts.retain(|p| !(p.kind == PartKind::Project && p.ref_id == first.id));
+        let ready = readiness(&plan, &parts);
+        assert!(
+            ready.chosen.is_empty(),
+            "nothing is chosen while gaps remain"
+        );
+        assert_eq!(ready.gaps.len(), 2, "{:?}", ready.gaps);
+        let (quiz, project) = (&ready.gaps[0], &ready.gaps[1]);
+        assert_eq!(
+            (quiz.kind, quiz.title.as_str()),
+            (PartKind::Quiz, first.lessons[0].title.as_str())
+        );
+        assert_eq!(quiz.newest.as_ref().map(|n| n.2), Some(PartStatus::Draft));
+        assert_eq!(
+            (
+                project.kind,
+                project.title.as_str(),
+                project.newest.is_none()
+            ),
+            (PartKind::Project, first.title.as_str(), true)
+        );
     }
 
     #[test]

@@ -142,6 +142,18 @@ async fn live_script() -> impl IntoResponse {
     )
 }
 
+const MENU: &str = include_str!("../static/menu.js");
+
+async fn menu_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        MENU,
+    )
+}
+
 async fn not_found() -> WebError {
     WebError::NotFound("no such page or resource".into())
 }
@@ -157,6 +169,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control::audit::router())
         .merge(control::authoring::api::router())
         .merge(control::authoring::pages::router())
+        .merge(control::authoring::queue::router())
         .merge(control::courses::router())
         .merge(control::jobs::router())
         .merge(learner::player::api::router())
@@ -167,6 +180,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/app.css", get(stylesheet))
         .route("/static/json-viewer.js", get(json_viewer))
         .route("/static/live.js", get(live_script))
+        .route("/static/menu.js", get(menu_script))
         .route_layer(middleware::from_fn(kit::metrics::track))
         .fallback(not_found);
 

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
 use crate::kit::extract::Query;
-use crate::kit::pages::{Layout, PageCtx, render, stamp, url_encode};
+use crate::kit::pages::{Layout, PageCtx, Stamp, render, stamp, url_encode};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -93,7 +93,7 @@ async fn audit_json(
 
 struct AuditRow {
     id: i64,
-    created_at: String,
+    created_at: Stamp,
     action: String,
     actor: String,
     entity: String,

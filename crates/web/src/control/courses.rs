@@ -21,9 +21,9 @@ use crate::control::authoring::api::STAFF;
 use crate::control::authoring::pages::staff;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
-use crate::kit::extract::Path;
-use crate::kit::pages::{JsonBlock, Layout, PageCtx, render, stamp};
-use crate::kit::pages::{go, go_refused};
+use crate::kit::extract::{Form, Path};
+use crate::kit::pages::{JsonBlock, Layout, PageCtx, Stamp, render, stamp};
+use crate::kit::pages::{Tone, go, go_as, go_refused};
 use crate::learner::player::pages::{LessonView, lesson_view};
 
 pub fn router() -> Router<AppState> {
@@ -181,7 +181,7 @@ struct VersionLine {
     row: PackageRow,
     short_hash: String,
     size: String,
-    created: String,
+    created: Stamp,
     /// "Publish" or "Roll back to" when it may be made active.
     publish_label: Option<&'static str>,
     can_archive: bool,
@@ -199,6 +199,38 @@ struct CoursePage {
     history: Vec<HistoryEntry>,
     is_admin: bool,
     next_version: i32,
+    /// Missing or unapproved parts, by title, with a link to the newest version if any.
+    gaps: Vec<GapLine>,
+    /// The newest version, when a build now would hold exactly the same parts.
+    unchanged_since: Option<i32>,
+}
+
+fn gap_noun(kind: domain::package::PartKind) -> &'static str {
+    use domain::package::PartKind;
+    match kind {
+        PartKind::Lesson => "Lesson",
+        PartKind::Quiz => "Quiz for",
+        PartKind::Project => "Project for module",
+        PartKind::Syllabus => "Syllabus",
+    }
+}
+
+/// Why a planned part keeps the course from being built, in words.
+fn gap_state(g: &domain::package::Gap) -> String {
+    match &g.newest {
+        None => "not drafted yet".into(),
+        Some((_, v, st)) => format!("version {v} is {}", st.to_string().to_lowercase()),
+    }
+}
+
+/// One line of the readiness checklist.
+struct GapLine {
+    what: &'static str,
+    state: String,
+    title: String,
+    module_id: String,
+    /// The newest version that exists, to link to.
+    newest: Option<String>,
 }
 
 pub(crate) fn human_size(bytes: i32) -> String {
@@ -228,6 +260,18 @@ async fn course_page(
     let active = rows.iter().find(|r| r.active).map(|r| r.version);
     let is_admin = caller.role == Role::Admin;
     let next_version = rows.first().map_or(1, |r| r.version + 1);
+    let ready = publishing::readiness(&state.pool, &caller.actor(), course).await?;
+    let gaps = ready
+        .gaps
+        .into_iter()
+        .map(|g| GapLine {
+            what: gap_noun(g.kind),
+            state: gap_state(&g),
+            title: g.title,
+            module_id: g.module_id,
+            newest: g.newest.map(|(id, _, _)| id),
+        })
+        .collect();
     let versions = rows
         .into_iter()
         .map(|row| {
@@ -254,6 +298,8 @@ async fn course_page(
         history,
         is_admin,
         next_version,
+        gaps,
+        unchanged_since: ready.unchanged_since,
     })
 }
 
@@ -263,7 +309,7 @@ struct VersionPage {
     layout: Layout,
     row: PackageRow,
     size: String,
-    created: String,
+    created: Stamp,
     package: CoursePackage,
     lessons: Vec<LessonView>,
     minutes: u32,
@@ -337,9 +383,46 @@ async fn build_form(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(course): Path<Uuid>,
+    Form(f): Form<BuildForm>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
     let back = format!("/admin/courses/{course}");
+    let ready = publishing::readiness(&state.pool, &caller.actor(), course).await?;
+    if let Some(v) = ready.unchanged_since
+        && f.unchanged_since.and_then(|s| s.trim().parse().ok()) != Some(v)
+    {
+        return Ok(go_as(
+            Tone::Info,
+            back,
+            &format!(
+                "Not built: nothing changed since version {v}, so a new version would hold the \
+                 same content. Confirm on this page to build it anyway."
+            ),
+        ));
+    }
+    if !ready.gaps.is_empty() {
+        // The flash is a cookie: name the first few, the page lists them all.
+        const NAMED: usize = 8;
+        let mut items: Vec<String> = ready
+            .gaps
+            .iter()
+            .take(NAMED)
+            .map(|g| format!("{} “{}” ({})", gap_noun(g.kind), g.title, gap_state(g)))
+            .collect();
+        if ready.gaps.len() > NAMED {
+            items.push(format!(
+                "and {} more, listed under “Before you build”",
+                ready.gaps.len() - NAMED
+            ));
+        }
+        return Ok(go_refused(
+            back,
+            &format!(
+                "Not built, these parts are missing or not approved: {}",
+                items.join("; ")
+            ),
+        ));
+    }
     match publishing::build_package(&state.pool, &caller.actor(), course).await {
         Ok(row) => Ok(go(
             back,
@@ -351,6 +434,13 @@ async fn build_form(
         )),
         Err(e) => refused(e, back, "Not built"),
     }
+}
+
+/// The build form: the version the page said a build would repeat, when it said so.
+#[derive(serde::Deserialize, Default)]
+struct BuildForm {
+    #[serde(default)]
+    unchanged_since: Option<String>,
 }
 
 /// A refusal becomes a flash on the page the form came from; anything else an error page.

@@ -11,7 +11,7 @@ use domain::Role;
 
 use crate::AppState;
 use crate::kit::error::WebError;
-use crate::kit::pages::{Layout, PageCtx, render, stamp};
+use crate::kit::pages::{Layout, PageCtx, Stamp, render, stamp};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin", get(dashboard))
@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 
 /// A row of a list, formatted for a page.
 struct ActivityRow {
-    created_at: String,
+    created_at: Stamp,
     action: String,
     actor: String,
 }

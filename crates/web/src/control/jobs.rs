@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
 use crate::kit::extract::{Path, Query};
-use crate::kit::pages::{self, JsonBlock, Layout, PageCtx, render, stamp, url_encode};
+use crate::kit::pages::{self, JsonBlock, Layout, PageCtx, Stamp, render, stamp, url_encode};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -173,7 +173,7 @@ struct JobRow {
     kind: String,
     status: JobStatus,
     target: String,
-    created: String,
+    created: Stamp,
 }
 
 #[derive(Template)]
@@ -224,12 +224,18 @@ async fn list_page(
     })
 }
 
+/// One line of a job's facts: text, or a moment.
+enum Fact {
+    Text(String),
+    At(Stamp),
+}
+
 #[derive(Template)]
 #[template(path = "job.html")]
 struct JobPage {
     layout: Layout,
     job: Job,
-    facts: Vec<(&'static str, String)>,
+    facts: Vec<(&'static str, Fact)>,
     can_trigger: bool,
     can_retry: bool,
     blocks: Vec<JsonBlock>,
@@ -244,15 +250,21 @@ async fn job_page(
     let caller = ctx.caller.clone().ok_or(WebError::Unauthorized)?;
     let job = load(&state, &caller, id).await?;
     let admin = caller.role == Role::Admin;
-    let opt = |t: Option<time::OffsetDateTime>| t.map(stamp).unwrap_or_else(|| "—".into());
+    let opt = |t: Option<time::OffsetDateTime>| {
+        t.map_or(Fact::Text("—".into()), |t| Fact::At(stamp(t)))
+    };
+    let text = Fact::Text;
     let facts = vec![
-        ("Kind", job.kind.clone()),
-        ("Target", format!("{} {}", job.target_type, job.target_id)),
-        ("Created", stamp(job.created_at)),
+        ("Kind", text(job.kind.clone())),
+        (
+            "Target",
+            text(format!("{} {}", job.target_type, job.target_id)),
+        ),
+        ("Created", Fact::At(stamp(job.created_at))),
         ("Triggered", opt(job.triggered_at)),
         (
             "Claimed by",
-            job.claimed_by.clone().unwrap_or_else(|| "—".into()),
+            text(job.claimed_by.clone().unwrap_or_else(|| "—".into())),
         ),
         ("Started", opt(job.started_at)),
         ("Last heartbeat", opt(job.heartbeat_at)),
@@ -260,9 +272,11 @@ async fn job_page(
         ("Finished", opt(job.finished_at)),
         (
             "Retry of",
-            job.retry_of
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "—".into()),
+            text(
+                job.retry_of
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "—".into()),
+            ),
         ),
     ];
     let mut blocks = vec![JsonBlock::new(

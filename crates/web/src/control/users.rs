@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
 use crate::kit::extract::Path;
-use crate::kit::pages::{Layout, PageCtx, render, stamp};
+use crate::kit::pages::{Layout, PageCtx, Stamp, render, stamp};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,7 +26,7 @@ struct UserRow {
     email: String,
     display_name: String,
     role: Role,
-    created: String,
+    created: Stamp,
 }
 
 #[derive(Template)]

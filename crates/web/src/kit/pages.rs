@@ -50,6 +50,7 @@ fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
     if c.role.is_staff() {
         items.push(("/admin", "Dashboard"));
         items.push(("/admin/syllabi", "Syllabi"));
+        items.push(("/admin/content", "Content"));
         items.push(("/admin/courses", "Courses"));
         // Reviewers read their tenant's jobs; only admins trigger and retry them.
         items.push(("/admin/jobs", "Jobs"));
@@ -128,11 +129,38 @@ where
     }
 }
 
-/// Renders a template into an HTML response.
-/// The one way a page shows a moment: `2026-12-01 20:05:09 UTC`.
-pub fn stamp(t: time::OffsetDateTime) -> String {
+/// The one way a page shows a moment: relative ("3 minutes ago") in a `<time>` element whose
+/// `datetime` is machine-readable and whose `title` (shown on hover) is the exact time,
+/// `2026-12-01 20:05:09 UTC`. Renders as HTML; every part of it is generated here, none
+/// comes from a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub exact: String,
+    pub relative: String,
+    pub iso: String,
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            r#"<time datetime="{}" title="{}">{}</time>"#,
+            self.iso, self.exact, self.relative
+        )
+    }
+}
+
+impl askama::filters::HtmlSafe for Stamp {}
+
+/// A moment as a page shows it, relative to now.
+pub fn stamp(t: impl std::borrow::Borrow<time::OffsetDateTime>) -> Stamp {
+    stamp_at(*t.borrow(), time::OffsetDateTime::now_utc())
+}
+
+/// [`stamp`] relative to `now`.
+pub fn stamp_at(t: time::OffsetDateTime, now: time::OffsetDateTime) -> Stamp {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
+    let exact = format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
         t.year(),
         u8::from(t.month()),
@@ -140,9 +168,53 @@ pub fn stamp(t: time::OffsetDateTime) -> String {
         t.hour(),
         t.minute(),
         t.second()
-    )
+    );
+    Stamp {
+        relative: relative(t, now),
+        iso: crate::kit::rfc3339(t),
+        exact,
+    }
 }
 
+fn relative(t: time::OffsetDateTime, now: time::OffsetDateTime) -> String {
+    let secs = (now - t).whole_seconds();
+    let (ahead, secs) = (secs < 0, secs.unsigned_abs());
+    let plural = |n: u64, unit: &str| {
+        let s = if n == 1 { "" } else { "s" };
+        if ahead {
+            format!("in {n} {unit}{s}")
+        } else {
+            format!("{n} {unit}{s} ago")
+        }
+    };
+    match secs {
+        0..45 => "just now".into(),
+        45..5_400 => plural(secs.div_ceil(60).clamp(1, 89), "minute"),
+        5_400..129_600 => plural((secs + 1_800) / 3_600, "hour"),
+        129_600..2_592_000 => plural((secs + 43_200) / 86_400, "day"),
+        _ => format!("{} {} {}", t.day(), month_abbrev(t.month()), t.year()),
+    }
+}
+
+fn month_abbrev(m: time::Month) -> &'static str {
+    use time::Month::*;
+    match m {
+        January => "Jan",
+        February => "Feb",
+        March => "Mar",
+        April => "Apr",
+        May => "May",
+        June => "Jun",
+        July => "Jul",
+        August => "Aug",
+        September => "Sep",
+        October => "Oct",
+        November => "Nov",
+        December => "Dec",
+    }
+}
+
+/// Renders a template into an HTML response.
 pub fn render<T: Template>(t: &T) -> Result<Response, WebError> {
     let html = t.render().map_err(|e| WebError::Internal(e.into()))?;
     Ok(Html(html).into_response())
@@ -416,5 +488,29 @@ mod tests {
         ] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::stamp_at;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_moment_reads_relative_with_the_exact_time_on_hover() {
+        let now = datetime!(2026-12-04 12:00:00 UTC);
+        let at = |t| stamp_at(t, now).relative;
+        assert_eq!(at(datetime!(2026-12-04 11:59:30 UTC)), "just now");
+        assert_eq!(at(datetime!(2026-12-04 11:59:00 UTC)), "1 minute ago");
+        assert_eq!(at(datetime!(2026-12-04 11:17:00 UTC)), "43 minutes ago");
+        assert_eq!(at(datetime!(2026-12-04 09:00:00 UTC)), "3 hours ago");
+        assert_eq!(at(datetime!(2026-12-02 12:00:00 UTC)), "2 days ago");
+        assert_eq!(at(datetime!(2026-12-04 12:10:00 UTC)), "in 10 minutes");
+        assert_eq!(at(datetime!(2026-10-01 08:00:00 UTC)), "1 Oct 2026");
+        let s = stamp_at(datetime!(2026-12-04 09:00:05 UTC), now);
+        assert_eq!(
+            s.to_string(),
+            r#"<time datetime="2026-12-04T09:00:05Z" title="2026-12-04 09:00:05 UTC">3 hours ago</time>"#
+        );
     }
 }

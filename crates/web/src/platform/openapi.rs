@@ -165,6 +165,19 @@ fn ops() -> Vec<Op> {
         ),
         op(
             "get",
+            "/api/admin/syllabi/{id}/content/impact",
+            "What regenerating the existing content would supersede",
+        ),
+        with_body(
+            op(
+                "post",
+                "/api/admin/syllabi/{id}/content/regenerate",
+                "A new draft of every existing part, confirmed against the impact",
+            ),
+            body::<authoring::RegenerateAllBody>,
+        ),
+        op(
+            "get",
             "/api/admin/syllabi/{id}/jobs",
             "A syllabus's generation jobs and whether any is still working",
         ),

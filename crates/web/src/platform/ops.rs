@@ -10,7 +10,7 @@ use domain::Role;
 
 use crate::AppState;
 use crate::kit::error::WebError;
-use crate::kit::pages::{Layout, PageCtx, render, stamp};
+use crate::kit::pages::{Layout, PageCtx, Stamp, render, stamp};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/ops", get(page))
@@ -20,7 +20,7 @@ struct Run {
     slot: String,
     status: String,
     runner: String,
-    started: String,
+    started: Stamp,
     duration: String,
     error: String,
 }
@@ -31,7 +31,7 @@ struct JobRuns {
 }
 
 struct Alert {
-    created: String,
+    created: Stamp,
     job: String,
     summary: String,
     delivered: String,
@@ -39,7 +39,7 @@ struct Alert {
 
 struct HostRow {
     name: String,
-    last_seen: String,
+    last_seen: Stamp,
     running_jobs: i64,
 }
 
@@ -47,7 +47,7 @@ struct Failure {
     id: uuid::Uuid,
     kind: String,
     code: String,
-    finished: String,
+    finished: Option<Stamp>,
 }
 
 #[derive(Template)]
@@ -127,7 +127,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, W
             id: f.id,
             kind: f.kind,
             code: f.code.unwrap_or_default(),
-            finished: f.finished_at.map(stamp).unwrap_or_default(),
+            finished: f.finished_at.map(stamp),
         })
         .collect();
     render(&OpsPage {

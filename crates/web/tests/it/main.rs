@@ -8,4 +8,5 @@ mod guards;
 mod http;
 mod jobs;
 mod publishing;
+mod review;
 mod support;

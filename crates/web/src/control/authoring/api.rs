@@ -31,6 +31,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/syllabi/{id}/content", post(request_content))
         .route("/api/admin/syllabi/{id}/jobs", get(syllabus_jobs))
         .route(
+            "/api/admin/syllabi/{id}/content/impact",
+            get(content_impact),
+        )
+        .route(
+            "/api/admin/syllabi/{id}/content/regenerate",
+            post(regenerate_all_content),
+        )
+        .route(
             "/api/admin/syllabi/{id}/regenerate",
             post(regenerate_syllabus),
         )
@@ -295,6 +303,53 @@ async fn request_content(
         .map(|j| json!({ "moduleId": j.module_id, "jobId": j.job.id, "alreadyRunning": j.already_running }))
         .collect();
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "jobs": out }))))
+}
+
+#[tracing::instrument(skip_all)]
+async fn content_impact(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<authoring::Impact>, WebError> {
+    Ok(axum::Json(
+        authoring::content_impact(&state.pool, &caller.actor(), id).await?,
+    ))
+}
+
+/// What the caller confirms a regeneration of every existing part supersedes, as
+/// `GET …/content/impact` reported it.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ConfirmedImpact {
+    parts: u32,
+    edited: u32,
+    approved: u32,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RegenerateAllBody {
+    instruction: String,
+    confirm: ConfirmedImpact,
+}
+
+#[tracing::instrument(skip_all)]
+async fn regenerate_all_content(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(b): Json<RegenerateAllBody>,
+) -> Result<(StatusCode, axum::Json<Value>), WebError> {
+    let confirmed = authoring::Impact {
+        parts: b.confirm.parts as usize,
+        edited: b.confirm.edited as usize,
+        approved: b.confirm.approved as usize,
+    };
+    let jobs =
+        authoring::regenerate_content(&state.pool, &caller.actor(), id, &b.instruction, confirmed)
+            .await?;
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "jobIds": ids }))))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

@@ -20,8 +20,10 @@ use crate::AppState;
 use crate::control::authoring::api::STAFF;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
-use crate::kit::extract::{Form, Path};
-use crate::kit::pages::{JsonBlock, Layout, PageCtx, Tone, go, go_as, go_refused, render, stamp};
+use crate::kit::extract::{Form, Path, Query};
+use crate::kit::pages::{
+    JsonBlock, Layout, PageCtx, Stamp, Tone, go, go_as, go_refused, render, stamp,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/syllabi/{id}", get(syllabus_page))
         .route("/admin/syllabi/{id}/review", post(review_form))
         .route("/admin/syllabi/{id}/content", post(content_form))
+        .route(
+            "/admin/syllabi/{id}/content/regenerate",
+            post(regenerate_all_form),
+        )
         .route(
             "/admin/syllabi/{id}/modules/{module}/approve-all",
             post(approve_all),
@@ -204,24 +210,9 @@ struct Row {
     id: Uuid,
     title: String,
     version: i32,
-    status: ArtifactStatus,
+    shown: super::queue::Shown,
     offline: bool,
-    created: String,
-}
-
-fn row(a: &Artifact) -> Row {
-    Row {
-        id: a.id,
-        title: a.title.clone(),
-        version: a.version,
-        status: a.status,
-        offline: a.provenance["offline"] == true,
-        created: a
-            .created_at
-            .replace_nanosecond(0)
-            .unwrap_or(a.created_at)
-            .to_string(),
-    }
+    created: Stamp,
 }
 
 #[derive(Template)]
@@ -231,11 +222,13 @@ struct SyllabiPage {
     /// Briefs with no syllabus yet, and where their generation stands.
     drafting: Vec<DraftingRow>,
     rows: Vec<Row>,
+    /// Status filter links: (label, href, current).
+    filters: Vec<(&'static str, String, bool)>,
 }
 
 struct DraftingRow {
     title: String,
-    submitted: String,
+    submitted: Stamp,
     job_id: Option<Uuid>,
     /// A status class (`pending`, `running`, `failed`…) and the words for it.
     status_class: &'static str,
@@ -268,27 +261,61 @@ fn drafting_row(d: db::courses::Drafting, admin: bool) -> DraftingRow {
 }
 
 #[tracing::instrument(skip_all)]
-async fn syllabi(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, WebError> {
+async fn syllabi(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<StatusQuery>,
+) -> Result<Response, WebError> {
+    use super::queue::{Shown, status_filter};
     let caller = staff(&ctx)?;
-    let filter = artifacts::Filter {
-        kinds: vec![ArtifactKind::Syllabus],
-        ..Default::default()
-    };
-    let rows = artifacts::list(&state.pool, caller.tenant_id, &filter, 200).await?;
+    let status = status_filter(q.status.as_deref(), None)?;
+    let rows = artifacts::review_list(
+        &state.pool,
+        caller.tenant_id,
+        &[ArtifactKind::Syllabus],
+        None,
+        500,
+    )
+    .await?;
     let drafting = db::courses::awaiting_syllabus(
         &state.pool,
         caller.tenant_id,
         domain::JobSpec::GENERATE_SYLLABUS,
     )
     .await?;
+    let mut filters = vec![("All", "/admin/syllabi".to_owned(), status.is_none())];
+    filters.extend(Shown::ALL.into_iter().map(|s| {
+        (
+            s.plural(),
+            format!("/admin/syllabi?status={}", s.word()),
+            status == Some(s),
+        )
+    }));
     render(&SyllabiPage {
         layout: ctx.layout("Syllabi"),
         drafting: drafting
             .into_iter()
             .map(|d| drafting_row(d, caller.role == domain::Role::Admin))
             .collect(),
-        rows: rows.iter().map(row).collect(),
+        rows: rows
+            .into_iter()
+            .map(|r| Row {
+                shown: Shown::of(r.status, r.newest),
+                id: r.id,
+                title: r.title,
+                version: r.version,
+                offline: r.offline,
+                created: stamp(r.created_at),
+            })
+            .filter(|r| status.is_none_or(|s| r.shown == s))
+            .collect(),
+        filters,
     })
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    status: Option<String>,
 }
 
 /// One line of a diff: ' ', '-' or '+', and the text.
@@ -441,6 +468,12 @@ struct SyllabusPage {
     working: bool,
     json: JsonBlock,
     provenance: JsonBlock,
+    /// Planned parts with no version yet: what "Generate" would draft.
+    missing: usize,
+    /// The review form offers "approve and next" (content pages only).
+    approve_next: bool,
+    /// What regenerating the existing parts would supersede (approved syllabi only).
+    impact: Option<authoring::Impact>,
 }
 
 /// The previous version in the lineage (the parent, else the version below).
@@ -486,7 +519,7 @@ async fn syllabus_page(
     let s: Syllabus =
         serde_json::from_value(a.body.clone()).map_err(|e| WebError::Internal(e.into()))?;
     let content = artifacts::content_of_course(&state.pool, caller.tenant_id, a.course_id).await?;
-    let modules = s
+    let modules: Vec<ModuleView> = s
         .modules
         .iter()
         .map(|m| {
@@ -559,7 +592,16 @@ async fn syllabus_page(
     let working = jobs
         .iter()
         .any(|j| matches!(j.status, JobStatus::Pending | JobStatus::Running));
+    let impact = if a.status.is_approved() {
+        Some(authoring::content_impact(&state.pool, &caller.actor(), a.id).await?)
+    } else {
+        None
+    };
+    let planned: usize = modules.iter().map(|m| m.planned).sum();
     render(&SyllabusPage {
+        approve_next: false,
+        missing: planned.saturating_sub(impact.map_or(0, |i| i.parts)),
+        impact,
         layout: ctx.layout(s.title.clone()),
         review_action: format!("/admin/syllabi/{}/review", a.id),
         regenerate_action: format!("/admin/syllabi/{}/regenerate", a.id),
@@ -615,12 +657,13 @@ async fn review_form(
     Form(f): Form<ReviewForm>,
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
-    let approve = match f.decision.as_str() {
-        "approve" => true,
-        "reject" => false,
+    let (approve, then_next) = match f.decision.as_str() {
+        "approve" => (true, false),
+        "approve-next" => (true, true),
+        "reject" => (false, false),
         _ => {
             return Err(WebError::BadRequest(
-                "decision must be approve or reject".into(),
+                "decision must be approve, approve-next or reject".into(),
             ));
         }
     };
@@ -628,6 +671,20 @@ async fn review_form(
     let actor = caller.actor();
     let back = page_of(family, id);
     match authoring::review(&state.pool, &actor, family, id, approve, Some(&f.note)).await {
+        Ok(a) if then_next && family == Family::Content => {
+            let done = format!("{} version {} approved.", a.title, a.version);
+            let q = super::queue::neighbours(&state, &a).await?;
+            Ok(match q.next_draft {
+                Some(next) => go(
+                    page_of(family, next),
+                    &format!("{done} The next draft waiting for review:"),
+                ),
+                None => go(
+                    a.syllabus_id.map_or(back, |s| page_of(Family::Syllabus, s)),
+                    &format!("{done} That was the last draft of this course."),
+                ),
+            })
+        }
         Ok(a) => Ok(go_as(
             if a.status.is_approved() {
                 Tone::Done
@@ -726,6 +783,9 @@ struct ContentPage {
     json: JsonBlock,
     edit_text: String,
     edit_error: Option<String>,
+    /// Previous, next and next draft in the syllabus's order.
+    queue: super::queue::Neighbours,
+    approve_next: bool,
 }
 
 async fn content_view(
@@ -747,7 +807,10 @@ async fn content_view(
         ArtifactKind::Syllabus => return Err(WebError::not_found("content")),
     };
     let failed = edit_error.is_some();
+    let queue = super::queue::neighbours(state, &a).await?;
     let mut res = render(&ContentPage {
+        approve_next: a.status.is_draft() && queue.next_draft.is_some(),
+        queue,
         layout: ctx.layout(a.title.clone()),
         review_action: format!("/admin/content/{}/review", a.id),
         regenerate_action: format!("/admin/content/{}/regenerate", a.id),
@@ -846,6 +909,53 @@ async fn regenerate_form(
         Ok(_) => Ok(go(
             back,
             "Regeneration requested: the new version appears as a draft when the job completes.",
+        )),
+        Err(e) => match WebError::from(e) {
+            e if e.refusal().is_some() => Ok(go_refused(
+                back,
+                &format!("Not requested: {}.", e.refusal().unwrap_or_default()),
+            )),
+            e => Err(e),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct RegenerateAllForm {
+    instruction: String,
+    #[serde(default)]
+    parts: String,
+    #[serde(default)]
+    edited: String,
+    #[serde(default)]
+    approved: String,
+}
+
+#[tracing::instrument(skip_all)]
+async fn regenerate_all_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+    Form(f): Form<RegenerateAllForm>,
+) -> Result<Response, WebError> {
+    let caller = staff(&ctx)?;
+    let back = format!("/admin/syllabi/{id}");
+    let n = |v: &str| v.trim().parse::<usize>().unwrap_or(usize::MAX);
+    let confirmed = authoring::Impact {
+        parts: n(&f.parts),
+        edited: n(&f.edited),
+        approved: n(&f.approved),
+    };
+    match authoring::regenerate_content(&state.pool, &caller.actor(), id, &f.instruction, confirmed)
+        .await
+    {
+        Ok(jobs) => Ok(go(
+            back,
+            &format!(
+                "Regeneration requested for {} part(s): each new draft appears on top of its \
+                 part when its job completes; nothing is approved until you approve it.",
+                jobs.len()
+            ),
         )),
         Err(e) => match WebError::from(e) {
             e if e.refusal().is_some() => Ok(go_refused(
