@@ -660,3 +660,44 @@ pub async fn live_regeneration(
     .fetch_optional(db)
     .await
 }
+
+/// What a job works on, as a page names it: the title of its course, syllabus or part, and
+/// the page that shows it.
+#[derive(Debug, Clone)]
+pub struct TargetTitle {
+    pub id: Uuid,
+    pub title: Option<String>,
+    pub href: Option<String>,
+}
+
+/// [`TargetTitle`]s of a tenant's jobs. A target id that is not a UUID names nothing.
+pub async fn target_titles(
+    db: impl sqlx::PgExecutor<'_>,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<TargetTitle>, sqlx::Error> {
+    sqlx::query_as!(
+        TargetTitle,
+        r#"SELECT j.id AS "id!",
+                  CASE j.target_type
+                    WHEN 'brief' THEN (SELECT c.title FROM courses c WHERE c.brief_id = CASE WHEN j.target_id ~ '^[0-9a-fA-F-]{36}$' THEN j.target_id::uuid END)
+                    WHEN 'artifact' THEN (SELECT a.title FROM artifacts a WHERE a.id = CASE WHEN j.target_id ~ '^[0-9a-fA-F-]{36}$' THEN j.target_id::uuid END)
+                    WHEN 'syllabus_module' THEN
+                      (SELECT s.title || ' · module ' || split_part(j.target_id, '/', 2) FROM artifacts s
+                        WHERE s.id = CASE WHEN split_part(j.target_id, '/', 1) ~ '^[0-9a-fA-F-]{36}$' THEN split_part(j.target_id, '/', 1)::uuid END)
+                  END AS title,
+                  CASE j.target_type
+                    WHEN 'brief' THEN (SELECT '/admin/courses/' || c.id FROM courses c WHERE c.brief_id = CASE WHEN j.target_id ~ '^[0-9a-fA-F-]{36}$' THEN j.target_id::uuid END)
+                    WHEN 'artifact' THEN
+                      (SELECT CASE WHEN a.kind = 'SYLLABUS' THEN '/admin/syllabi/' ELSE '/admin/content/' END || a.id
+                         FROM artifacts a WHERE a.id = CASE WHEN j.target_id ~ '^[0-9a-fA-F-]{36}$' THEN j.target_id::uuid END)
+                    WHEN 'syllabus_module' THEN
+                      '/admin/syllabi/' || split_part(j.target_id, '/', 1) || '#module-' || split_part(j.target_id, '/', 2)
+                  END AS href
+           FROM jobs j WHERE j.tenant_id = $1 AND j.id = ANY($2)"#,
+        tenant_id,
+        ids
+    )
+    .fetch_all(db)
+    .await
+}

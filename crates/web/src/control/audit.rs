@@ -94,10 +94,35 @@ async fn audit_json(
 struct AuditRow {
     id: i64,
     created_at: Stamp,
+    /// The action in words, and its code (shown on hover, and what the filter takes).
     action: String,
+    code: String,
     actor: String,
     entity: String,
+    /// The page of the entity, when it has one.
+    href: Option<String>,
     metadata: String,
+}
+
+/// `SYLLABUS_APPROVED` as "Syllabus approved".
+pub(crate) fn action_words(code: &str) -> String {
+    let lower = code.replace('_', " ").to_lowercase();
+    let mut c = lower.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The page that shows an audited entity, by its type.
+fn entity_href(entity_type: &str, id: &str) -> Option<String> {
+    let id: Uuid = id.parse().ok()?;
+    Some(match entity_type {
+        "syllabus" => format!("/admin/syllabi/{id}"),
+        "content" | "lesson" | "quiz" | "project" => format!("/admin/content/{id}"),
+        "job" | "regeneration_job" => format!("/admin/jobs/{id}"),
+        "course" => format!("/admin/courses/{id}"),
+        _ => return None,
+    })
 }
 
 #[derive(Template)]
@@ -146,16 +171,35 @@ async fn audit_page(
         filter_entity_id: f.entity_id.clone().unwrap_or_default(),
         rows: rows
             .into_iter()
-            .map(|r| AuditRow {
-                id: r.id,
-                created_at: stamp(r.created_at),
-                action: r.action,
-                actor: r.actor_email.unwrap_or_else(|| "system".into()),
-                entity: match r.entity_id {
-                    Some(id) => format!("{} {id}", r.entity_type),
-                    None => r.entity_type,
-                },
-                metadata: r.metadata.to_string(),
+            .map(|r| {
+                let title = r.metadata["title"].as_str().map(str::to_owned);
+                let kind = r.entity_type.replace('_', " ");
+                AuditRow {
+                    id: r.id,
+                    created_at: stamp(r.created_at),
+                    action: action_words(&r.action),
+                    code: r.action,
+                    actor: r.actor_email.unwrap_or_else(|| "system".into()),
+                    href: match (
+                        r.entity_type.as_str(),
+                        r.metadata["courseId"].as_str(),
+                        r.metadata["version"].as_i64(),
+                    ) {
+                        ("course_package", Some(c), Some(v)) => {
+                            Some(format!("/admin/courses/{c}/{v}"))
+                        }
+                        _ => r
+                            .entity_id
+                            .as_deref()
+                            .and_then(|id| entity_href(&r.entity_type, id)),
+                    },
+                    entity: match (title, &r.entity_id) {
+                        (Some(t), _) => format!("{kind} “{t}”"),
+                        (None, Some(id)) => format!("{kind} {id}"),
+                        (None, None) => kind,
+                    },
+                    metadata: r.metadata.to_string(),
+                }
             })
             .collect(),
         older_href: next.map(|id| format!("{base}&before={id}")),

@@ -124,7 +124,7 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
             .into_iter()
             .map(|e| ActivityRow {
                 created_at: stamp(e.created_at),
-                action: e.action,
+                action: crate::control::audit::action_words(&e.action),
                 actor: e.actor_email.unwrap_or_default(),
             })
             .collect()

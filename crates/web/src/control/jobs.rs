@@ -170,10 +170,54 @@ async fn retry_json(
 
 struct JobRow {
     id: Uuid,
-    kind: String,
+    kind: &'static str,
     status: JobStatus,
-    target: String,
+    target: Target,
     created: Stamp,
+}
+
+/// What a job works on, by title with a link when it still exists, else its raw id.
+struct Target {
+    text: String,
+    href: Option<String>,
+}
+
+/// A job kind in words.
+pub(crate) fn kind_label(kind: &str) -> &'static str {
+    use domain::JobSpec;
+    match kind {
+        JobSpec::GENERATE_SYLLABUS => "Draft a syllabus",
+        JobSpec::GENERATE_CONTENT => "Draft a module's content",
+        JobSpec::REGENERATE_ARTIFACT => "Regenerate a part",
+        _ => "Other job",
+    }
+}
+
+/// The targets of `jobs`, by title.
+async fn targets(
+    state: &AppState,
+    tenant: Uuid,
+    jobs: &[&Job],
+) -> Result<std::collections::HashMap<Uuid, Target>, WebError> {
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+    let titles = jobs::target_titles(&state.pool, tenant, &ids).await?;
+    Ok(jobs
+        .iter()
+        .map(|j| {
+            let t = titles.iter().find(|t| t.id == j.id);
+            let target = match t.and_then(|t| t.title.clone()) {
+                Some(title) => Target {
+                    text: title,
+                    href: t.and_then(|t| t.href.clone()),
+                },
+                None => Target {
+                    text: format!("{} {}", j.target_type, j.target_id),
+                    href: None,
+                },
+            };
+            (j.id, target)
+        })
+        .collect())
 }
 
 #[derive(Template)]
@@ -197,6 +241,7 @@ async fn list_page(
     caller.require_role(app::STAFF)?;
     let f = q.filter()?;
     let (rows, next) = page_of(&state, caller.tenant_id, &f).await?;
+    let mut named = targets(&state, caller.tenant_id, &rows.iter().collect::<Vec<_>>()).await?;
     let base = format!(
         "/admin/jobs?status={}&kind={}",
         f.status.map(JobStatus::as_str).unwrap_or(""),
@@ -213,9 +258,12 @@ async fn list_page(
             .into_iter()
             .map(|j| JobRow {
                 id: j.id,
-                kind: j.kind,
+                kind: kind_label(&j.kind),
                 status: j.status,
-                target: format!("{} {}", j.target_type, j.target_id),
+                target: named.remove(&j.id).unwrap_or(Target {
+                    text: j.target_id.clone(),
+                    href: None,
+                }),
                 created: stamp(j.created_at),
             })
             .collect(),
@@ -228,12 +276,15 @@ async fn list_page(
 enum Fact {
     Text(String),
     At(Stamp),
+    /// Text and the page it links to.
+    Link(String, String),
 }
 
 #[derive(Template)]
 #[template(path = "job.html")]
 struct JobPage {
     layout: Layout,
+    heading: String,
     job: Job,
     facts: Vec<(&'static str, Fact)>,
     can_trigger: bool,
@@ -254,12 +305,24 @@ async fn job_page(
         t.map_or(Fact::Text("—".into()), |t| Fact::At(stamp(t)))
     };
     let text = Fact::Text;
+    let target = targets(&state, caller.tenant_id, &[&job])
+        .await?
+        .remove(&job.id)
+        .map_or(text(job.target_id.clone()), |t| match t.href {
+            Some(href) => Fact::Link(t.text, href),
+            None => text(t.text),
+        });
+    let heading = match &target {
+        Fact::Link(t, _) | Fact::Text(t) => format!("{}: {t}", kind_label(&job.kind)),
+        Fact::At(_) => kind_label(&job.kind).to_owned(),
+    };
     let facts = vec![
-        ("Kind", text(job.kind.clone())),
+        ("Job id", text(job.id.to_string())),
         (
-            "Target",
-            text(format!("{} {}", job.target_type, job.target_id)),
+            "Kind",
+            text(format!("{} ({})", kind_label(&job.kind), job.kind)),
         ),
+        ("Target", target),
         ("Created", Fact::At(stamp(job.created_at))),
         ("Triggered", opt(job.triggered_at)),
         (
@@ -299,7 +362,8 @@ async fn job_page(
         ));
     }
     render(&JobPage {
-        layout: ctx.layout(format!("Job {}", job.id)),
+        layout: ctx.layout(heading.clone()),
+        heading,
         can_trigger: admin && job.status == JobStatus::Requested,
         can_retry: admin && job.status == JobStatus::Failed,
         facts,

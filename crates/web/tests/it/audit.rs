@@ -151,5 +151,9 @@ async fn the_audit_api_and_page_filter_paginate_and_stay_within_the_tenant() {
         .expect("html");
     assert!(html.contains("Older →"), "the page links to older rows");
     assert!(html.contains(r#"<option value="USER_CREATED" selected>"#));
-    assert_eq!(html.matches("<code>USER_CREATED</code>").count(), 50);
+    assert_eq!(
+        html.matches(r#"<span title="USER_CREATED">User created</span>"#)
+            .count(),
+        50
+    );
 }
