@@ -4,7 +4,7 @@ use domain::Role;
 
 use crate::support::TestApp;
 
-fn actor(user: &db::users::User) -> app::Actor {
+pub(crate) fn actor(user: &db::users::User) -> app::Actor {
     app::Actor {
         tenant_id: user.tenant_id,
         user_id: user.id,
@@ -13,7 +13,7 @@ fn actor(user: &db::users::User) -> app::Actor {
 }
 
 /// The HTML of `path` as `client` sees it; the page must answer 200.
-async fn page_html(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+pub(crate) async fn page_html(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
     let res = client.get(app.url(path)).send().await.expect("get");
     assert_eq!(res.status(), 200, "GET {path}");
     res.text().await.expect("html")
@@ -394,14 +394,14 @@ async fn each_module_counts_its_approved_parts_and_tucks_earlier_versions_away()
 }
 
 /// What [`approved_syllabus`] made.
-struct Approved {
-    submitted: app::authoring::Submitted,
-    syllabus: uuid::Uuid,
-    body: serde_json::Value,
+pub(crate) struct Approved {
+    pub(crate) submitted: app::authoring::Submitted,
+    pub(crate) syllabus: uuid::Uuid,
+    pub(crate) body: serde_json::Value,
 }
 
 /// A brief submitted and drafted by the worker, its syllabus approved through the use case.
-async fn approved_syllabus(app: &TestApp, ada: &app::Actor) -> Approved {
+pub(crate) async fn approved_syllabus(app: &TestApp, ada: &app::Actor) -> Approved {
     let submitted = app.submit_brief(ada, "Reading tide tables", 3).await;
     app.run_pending_jobs().await;
     let (syllabus, body): (uuid::Uuid, serde_json::Value) =
@@ -428,7 +428,7 @@ async fn approved_syllabus(app: &TestApp, ada: &app::Actor) -> Approved {
 }
 
 /// [`approved_syllabus`], with its content requested and drafted by the worker.
-async fn drafted_content(app: &TestApp, ada: &app::Actor) -> Approved {
+pub(crate) async fn drafted_content(app: &TestApp, ada: &app::Actor) -> Approved {
     let d = approved_syllabus(app, ada).await;
     app::authoring::request_content(&app.db.app_pool, ada, d.syllabus)
         .await
