@@ -184,10 +184,10 @@ pub enum Draft {
 
 /// A draft laid out for its template.
 pub enum View {
-    Syllabus(SyllabusView),
-    Lesson(LessonView),
+    Syllabus(Box<SyllabusView>),
+    Lesson(Box<LessonView>),
     Quiz(QuizView),
-    Project(ProjectView),
+    Project(Box<ProjectView>),
 }
 
 pub struct SyllabusView {
@@ -451,8 +451,8 @@ impl Draft {
     /// Lays the draft out as fields.
     pub fn view(&self, b: &mut Build) -> View {
         match self {
-            Self::Syllabus(s) => View::Syllabus(view_syllabus(s, b)),
-            Self::Lesson(l) => View::Lesson(view_lesson(l, b)),
+            Self::Syllabus(s) => View::Syllabus(Box::new(view_syllabus(s, b))),
+            Self::Lesson(l) => View::Lesson(Box::new(view_lesson(l, b))),
             Self::Quiz(q) => View::Quiz(QuizView {
                 questions: b.list("/questions", q.questions.len(), |b, qp, i| {
                     let question = &q.questions[i];
@@ -477,7 +477,7 @@ impl Draft {
                     }
                 }),
             }),
-            Self::Project(p) => View::Project(ProjectView {
+            Self::Project(p) => View::Project(Box::new(ProjectView {
                 title: b.field("/title", &p.title),
                 problem: b.field("/problemStatement", &p.problem_statement),
                 constraints: b.texts("/constraints", &p.constraints),
@@ -497,7 +497,7 @@ impl Draft {
                         }),
                     }
                 }),
-            }),
+            })),
         }
     }
 }
