@@ -68,6 +68,17 @@ fn form_fields(html: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Every element id the page repeats (links and labels need them unique).
+fn repeated_ids(html: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    html.split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|id| !seen.insert(id.to_owned()))
+        .map(str::to_owned)
+        .collect()
+}
+
 fn set(fields: &mut [(String, String)], name: &str, value: &str) {
     let f = fields
         .iter_mut()
@@ -148,6 +159,7 @@ async fn every_kind_shows_its_values_in_a_form_and_saving_it_unchanged_makes_an_
             "{edit} shows {title:?} in a field: {html}"
         );
         assert!(html.contains("<summary>Advanced (JSON)</summary>"));
+        assert_eq!(repeated_ids(&html), Vec::<String>::new(), "{edit}");
         let fields = form_fields(&html);
         assert!(fields.len() > 5, "{fields:?}");
         let (status, text, location) = post(&app, &admin, &edit, &with_op(&fields, "save")).await;
