@@ -7,7 +7,7 @@ use db::audit::{self, AuditEvent};
 use db::courses::{self, Course};
 use db::jobs::{Created, Job};
 use db::types::{ArtifactKind, ArtifactStatus};
-use domain::{AuditAction, Brief, JobSpec, Lesson, Project, Quiz, Syllabus, Valid};
+use domain::{AuditAction, Brief, JobSpec, Lesson, Project, Quiz, Syllabus, Valid, Violations};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -270,12 +270,21 @@ pub async fn validate_edit(
     parent: &Artifact,
     body: Value,
 ) -> Result<(String, Value), AppError> {
+    Ok(check_edit(pool, parent, body).await??)
+}
+
+/// What [`validate_edit`] checks, with the broken rules kept apart (each with its JSON
+/// Pointer path) so a form can show each beside its field. A body that is not of the
+/// artifact's type at all, or a plan that changed, is still an [`AppError`].
+pub async fn check_edit(
+    pool: &PgPool,
+    parent: &Artifact,
+    body: Value,
+) -> Result<Result<(String, Value), Violations>, AppError> {
     let bad = |e: serde_json::Error| AppError::Invalid(format!("body: {e}"));
     if parent.kind.is_syllabus() {
-        let v = serde_json::from_value::<Syllabus>(body)
-            .map_err(bad)?
-            .validate()?;
-        return Ok((v.title.clone(), to_value(&*v)));
+        let v = serde_json::from_value::<Syllabus>(body).map_err(bad)?;
+        return Ok(v.validate().map(|v| (v.title.clone(), to_value(&*v))));
     }
     let sid = parent
         .syllabus_id
@@ -289,17 +298,17 @@ pub async fn validate_edit(
     Ok(match parent.kind {
         ArtifactKind::Lesson => {
             let (m, p) = s.lesson(&parent.ref_id).ok_or_else(|| gone("lesson"))?;
-            let v = serde_json::from_value::<Lesson>(body)
+            serde_json::from_value::<Lesson>(body)
                 .map_err(bad)?
-                .validate_for(m, p)?;
-            (v.title.clone(), to_value(&*v))
+                .validate_for(m, p)
+                .map(|v| (v.title.clone(), to_value(&*v)))
         }
         ArtifactKind::Quiz => {
             let (_, p) = s.lesson(&parent.ref_id).ok_or_else(|| gone("lesson"))?;
-            let v = serde_json::from_value::<Quiz>(body)
+            serde_json::from_value::<Quiz>(body)
                 .map_err(bad)?
-                .validate_for(p)?;
-            (parent.title.clone(), to_value(&*v))
+                .validate_for(p)
+                .map(|v| (parent.title.clone(), to_value(&*v)))
         }
         _ => {
             let m = s
@@ -307,10 +316,10 @@ pub async fn validate_edit(
                 .iter()
                 .find(|m| m.id == parent.ref_id)
                 .ok_or_else(|| gone("module"))?;
-            let v = serde_json::from_value::<Project>(body)
+            serde_json::from_value::<Project>(body)
                 .map_err(bad)?
-                .validate_for(m)?;
-            (v.title.clone(), to_value(&*v))
+                .validate_for(m)
+                .map(|v| (v.title.clone(), to_value(&*v)))
         }
     })
 }

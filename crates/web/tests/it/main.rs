@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod authoring;
 mod courses;
+mod editors;
 mod guards;
 mod http;
 mod jobs;

@@ -43,9 +43,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/content/{id}", get(content_page))
         .route("/admin/content/{id}/review", post(review_form))
-        .route("/admin/content/{id}/edit", post(edit_form))
         .route("/admin/syllabi/{id}/regenerate", post(regenerate_form))
         .route("/admin/content/{id}/regenerate", post(regenerate_form))
+        .merge(super::editors::router())
 }
 
 /// The page an artifact is reviewed on.
@@ -782,19 +782,12 @@ struct ContentPage {
     diff: Option<(i32, Vec<DiffLine>)>,
     json: JsonBlock,
     edit_text: String,
-    edit_error: Option<String>,
     /// Previous, next and next draft in the syllabus's order.
     queue: super::queue::Neighbours,
     approve_next: bool,
 }
 
-async fn content_view(
-    state: &AppState,
-    ctx: &PageCtx,
-    a: Artifact,
-    edit_text: Option<String>,
-    edit_error: Option<String>,
-) -> Result<Response, WebError> {
+async fn content_view(state: &AppState, ctx: &PageCtx, a: Artifact) -> Result<Response, WebError> {
     let bad = |e: serde_json::Error| WebError::Internal(e.into());
     let rendered = match a.kind {
         ArtifactKind::Lesson => Rendered::Lesson(Box::new(
@@ -806,9 +799,8 @@ async fn content_view(
         }
         ArtifactKind::Syllabus => return Err(WebError::not_found("content")),
     };
-    let failed = edit_error.is_some();
     let queue = super::queue::neighbours(state, &a).await?;
-    let mut res = render(&ContentPage {
+    render(&ContentPage {
         approve_next: a.status.is_draft() && queue.next_draft.is_some(),
         queue,
         layout: ctx.layout(a.title.clone()),
@@ -828,16 +820,10 @@ async fn content_view(
             ),
             &a.body,
         ),
-        edit_text: edit_text
-            .unwrap_or_else(|| serde_json::to_string_pretty(&a.body).unwrap_or_default()),
-        edit_error,
+        edit_text: serde_json::to_string_pretty(&a.body).unwrap_or_default(),
         rendered,
         a,
-    })?;
-    if failed {
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    })
 }
 
 #[tracing::instrument(skip_all)]
@@ -848,44 +834,7 @@ async fn content_page(
 ) -> Result<Response, WebError> {
     let caller = staff(&ctx)?;
     let a = authoring::load(&state.pool, &caller.actor(), Family::Content, id).await?;
-    content_view(&state, &ctx, a, None, None).await
-}
-
-#[derive(Deserialize)]
-struct EditForm {
-    body: String,
-}
-
-#[tracing::instrument(skip_all)]
-async fn edit_form(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<Uuid>,
-    Form(f): Form<EditForm>,
-) -> Result<Response, WebError> {
-    let caller = staff(&ctx)?;
-    let actor = caller.actor();
-    let result = match serde_json::from_str::<Value>(&f.body) {
-        Err(e) => Err(WebError::Unprocessable(format!(
-            "the JSON does not parse: {e}"
-        ))),
-        Ok(body) => authoring::edit(&state.pool, &actor, Family::Content, id, body)
-            .await
-            .map_err(WebError::from),
-    };
-    match result {
-        Ok(created) => Ok(go(
-            format!("/admin/content/{}", created.id),
-            &format!("Saved as version {}, a new draft.", created.version),
-        )),
-        Err(e) if e.refusal().is_some() => {
-            // Refused: the form again, with what was typed and why.
-            let m = e.refusal().unwrap_or_default().to_owned();
-            let parent = authoring::load(&state.pool, &actor, Family::Content, id).await?;
-            content_view(&state, &ctx, parent, Some(f.body), Some(m)).await
-        }
-        Err(e) => Err(e),
-    }
+    content_view(&state, &ctx, a).await
 }
 
 #[derive(Deserialize)]
