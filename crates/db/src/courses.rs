@@ -111,7 +111,8 @@ pub struct CourseSummary {
     /// The newest approved syllabus, which the next package is built from.
     pub syllabus_id: Option<Uuid>,
     pub syllabus_version: Option<i32>,
-    /// Syllabus and content drafts waiting for review.
+    /// Syllabus and content drafts waiting for review (the newest of their lineage: a
+    /// superseded draft can no longer be reviewed).
     pub drafts: i64,
     pub latest_version: Option<i32>,
     pub active_version: Option<i32>,
@@ -129,7 +130,8 @@ pub async fn list(
     sqlx::query_as!(
         CourseSummary,
         r#"SELECT c.id, c.title, s.id AS "syllabus_id?", s.version AS "syllabus_version?",
-                (SELECT count(*) FROM artifacts d WHERE d.course_id = c.id AND d.status = 'DRAFT') AS "drafts!",
+                (SELECT count(*) FROM artifacts d WHERE d.course_id = c.id AND d.status = 'DRAFT'
+                   AND NOT EXISTS (SELECT 1 FROM artifacts n WHERE n.lineage_id = d.lineage_id AND n.version > d.version)) AS "drafts!",
                 (SELECT max(version) FROM course_packages p WHERE p.course_id = c.id) AS latest_version,
                 (SELECT p.version FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
                   WHERE o.course_id = c.id AND o.scope = 'COURSE') AS "active_version?",

@@ -27,7 +27,7 @@ struct ActivityRow {
 /// Something waiting for the signed-in person, with where to go about it.
 struct Waiting {
     text: String,
-    href: &'static str,
+    href: String,
     /// A failure reads in red.
     failure: bool,
 }
@@ -38,11 +38,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// What waits for staff: drafts to review, briefs still being drafted, versions built but
 /// not live (for admins, who publish), and failed generation jobs.
-async fn waiting(
-    state: &AppState,
-    tenant: uuid::Uuid,
-    admin: bool,
-) -> Result<Vec<Waiting>, WebError> {
+async fn waiting(state: &AppState, actor: &app::Actor) -> Result<Vec<Waiting>, WebError> {
+    let (tenant, admin) = (actor.tenant_id, actor.role == domain::Role::Admin);
     let courses = db::courses::list(&state.pool, tenant).await?;
     let mut out = Vec::new();
     let with_drafts = courses.iter().filter(|c| c.drafts > 0).count();
@@ -54,9 +51,33 @@ async fn waiting(
                 plural(usize::try_from(drafts).unwrap_or(0), "draft", "drafts"),
                 plural(with_drafts, "course", "courses")
             ),
-            href: "/admin/syllabi",
+            href: "/admin/content".into(),
             failure: false,
         });
+    }
+    // Courses whose every planned part is approved and that changed since their newest
+    // version: the next step is a build, which admins take.
+    if admin {
+        let mut ready = Vec::new();
+        for c in courses.iter().filter(|c| c.syllabus_id.is_some()) {
+            let r = app::publishing::readiness(&state.pool, actor, c.id).await?;
+            if r.ready() && r.unchanged_since.is_none() {
+                ready.push(c.id);
+            }
+        }
+        if let [one] = ready[..] {
+            out.push(Waiting {
+                text: "1 course ready to build".into(),
+                href: format!("/admin/courses/{one}"),
+                failure: false,
+            });
+        } else if !ready.is_empty() {
+            out.push(Waiting {
+                text: format!("{} courses ready to build", ready.len()),
+                href: "/admin/courses".into(),
+                failure: false,
+            });
+        }
     }
     let drafting =
         db::courses::awaiting_syllabus(&state.pool, tenant, domain::JobSpec::GENERATE_SYLLABUS)
@@ -65,7 +86,7 @@ async fn waiting(
     if drafting > 0 {
         out.push(Waiting {
             text: format!("{} being drafted", plural(drafting, "brief", "briefs")),
-            href: "/admin/syllabi",
+            href: "/admin/syllabi".into(),
             failure: false,
         });
     }
@@ -79,7 +100,7 @@ async fn waiting(
                 "{} with a newer version built than the one learners see",
                 plural(unpublished, "course", "courses")
             ),
-            href: "/admin/courses",
+            href: "/admin/courses".into(),
             failure: false,
         });
     }
@@ -87,7 +108,7 @@ async fn waiting(
     if failed > 0 {
         out.push(Waiting {
             text: format!("{} recently", plural(failed, "job failed", "jobs failed")),
-            href: "/admin/jobs?status=FAILED",
+            href: "/admin/jobs?status=FAILED".into(),
             failure: true,
         });
     }
@@ -131,7 +152,7 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
     } else {
         Vec::new()
     };
-    let waiting = waiting(&state, caller.tenant_id, caller.role == Role::Admin).await?;
+    let waiting = waiting(&state, &caller.actor()).await?;
     render(&Dashboard {
         layout: ctx.layout("Dashboard"),
         waiting,

@@ -321,6 +321,11 @@ async fn the_course_page_lists_what_blocks_a_build_and_warns_before_repeating_a_
             && !html.contains("Nothing changed since"),
         "{html}"
     );
+    let home = page_html(&app, &admin, "/admin").await;
+    assert!(
+        home.contains(&format!("<a href=\"{page}\">1 course ready to build</a>")),
+        "the dashboard says what waits: {home}"
+    );
     let res = app
         .csrf_post(&admin, &format!("{page}/build"))
         .form(&[("confirm", "yes")])
@@ -329,6 +334,8 @@ async fn the_course_page_lists_what_blocks_a_build_and_warns_before_repeating_a_
         .expect("build");
     assert_eq!(res.status(), 303);
     assert_eq!(count(&app, "SELECT count(*) FROM course_packages").await, 1);
+    let home = page_html(&app, &admin, "/admin").await;
+    assert!(!home.contains("ready to build"), "built: {home}");
 
     // Nothing changed: the page warns, and a build that did not see the warning is not made.
     let html = page_html(&app, &admin, &page).await;
