@@ -1,6 +1,7 @@
 // Follows running generation jobs without reloading the page (which would lose anything
 // typed): an element with data-live-jobs="<url>" is polled every 3 seconds while its jobs
-// work; each [data-job="<id>"] status is updated in place, and when they are done a link
+// work; each [data-job="<id>"] status is updated in place (in words when the endpoint
+// gives a label), and when they are done a link
 // offers to reload for the new drafts. Without JavaScript the page's refresh link works.
 (function () {
   "use strict";
@@ -12,8 +13,8 @@
     jobs.forEach(function (j) {
       var el = box.querySelector('[data-job="' + j.id + '"]');
       if (!el) return;
-      el.textContent = j.status;
-      el.className = "status status-" + j.status.toLowerCase();
+      el.textContent = j.label || j.status;
+      el.className = "status status-" + (j.class || j.status.toLowerCase());
     });
   }
   function tick() {
@@ -27,7 +28,7 @@
           note.textContent = "";
           var a = document.createElement("a");
           a.href = window.location.pathname;
-          a.textContent = "The jobs are done: reload to see the new drafts.";
+          a.textContent = box.getAttribute("data-live-done") || "The jobs are done: reload to see the new drafts.";
           note.appendChild(a);
         }
       })

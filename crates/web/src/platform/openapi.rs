@@ -163,6 +163,14 @@ fn ops() -> Vec<Op> {
             "/api/admin/syllabi/{id}/content",
             "One content job per module",
         ),
+        with_query(
+            op(
+                "get",
+                "/api/admin/briefs/jobs",
+                "Where the syllabus generation of briefs stands, by job id",
+            ),
+            &[("ids", "string")],
+        ),
         op(
             "get",
             "/api/admin/syllabi/{id}/content/impact",

@@ -393,3 +393,70 @@ async fn pages_show_moments_relative_with_the_exact_time_on_hover() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_syllabi_page_follows_briefs_being_drafted_through_json() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, ada) = app.login_as_admin(&t).await;
+    let queued = app
+        .submit_brief(&actor(&ada), "Reading tide tables", 3)
+        .await;
+    let other = app.tenant("other").await;
+    let (_, olga) = app.signed_in(&other, "olga@other.test", Role::Admin).await;
+    let foreign = app
+        .submit_brief(&actor(&olga), "Someone else's brief", 2)
+        .await;
+
+    let html = page_html(&app, &admin, "/admin/syllabi").await;
+    let live = format!(
+        "data-live-jobs=\"/api/admin/briefs/jobs?ids={}\"",
+        queued.job.id
+    );
+    assert!(
+        html.contains(&live)
+            && html.contains(&format!("data-job=\"{}\">queued<", queued.job.id))
+            && html.contains("/static/live.js"),
+        "{html}"
+    );
+    let url = format!(
+        "/api/admin/briefs/jobs?ids={},{}",
+        queued.job.id, foreign.job.id
+    );
+    let body: serde_json::Value = admin
+        .get(app.url(&url))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        body,
+        json!({ "jobs": [{ "id": queued.job.id, "status": "PENDING", "label": "queued", "class": "pending" }], "working": true }),
+        "another tenant's job is left out"
+    );
+    let bad = admin
+        .get(app.url("/api/admin/briefs/jobs?ids=not-a-job"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(error_of(bad).await.0, 400);
+
+    app.run_pending_jobs().await;
+    let body: serde_json::Value = admin
+        .get(app.url(&url))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["working"], false);
+    assert_eq!(body["jobs"][0]["label"], "ready");
+    let html = page_html(&app, &admin, "/admin/syllabi").await;
+    assert!(
+        !html.contains("data-live-jobs"),
+        "nothing left to follow: {html}"
+    );
+}

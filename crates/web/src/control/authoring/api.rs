@@ -23,6 +23,7 @@ pub(crate) const STAFF: &[Role] = &[Role::Admin, Role::Reviewer];
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/admin/briefs", post(create_brief))
+        .route("/api/admin/briefs/jobs", get(brief_jobs))
         .route("/api/admin/syllabi", get(list_syllabi))
         .route("/api/admin/syllabi/{id}", get(get_syllabus))
         .route("/api/admin/syllabi/{id}/approve", post(approve_syllabus))
@@ -172,6 +173,50 @@ async fn syllabus_jobs(
         .iter()
         .map(|j| json!({ "id": j.id, "kind": j.kind, "status": j.status.to_string(), "target": j.target_id }))
         .collect();
+    Ok(axum::Json(json!({ "jobs": items, "working": working })))
+}
+
+#[derive(Deserialize)]
+struct IdsQuery {
+    #[serde(default)]
+    ids: String,
+}
+
+/// Where the syllabus generation of some briefs stands, by their jobs' ids (at most 50, of
+/// the caller's tenant; others are left out): the syllabi page polls it while they work.
+#[tracing::instrument(skip_all)]
+async fn brief_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<IdsQuery>,
+) -> Result<axum::Json<Value>, WebError> {
+    caller.require_role(STAFF)?;
+    let ids = q
+        .ids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<Uuid>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| WebError::BadRequest("ids: a comma-separated list of job ids".into()))?;
+    if ids.len() > 50 {
+        return Err(WebError::BadRequest("ids: at most 50".into()));
+    }
+    let mut items = Vec::new();
+    let mut working = false;
+    for id in ids {
+        let Some(j) = db::jobs::get(&state.pool, caller.tenant_id, id).await? else {
+            continue;
+        };
+        working |= matches!(
+            j.status,
+            domain::JobStatus::Pending | domain::JobStatus::Running
+        );
+        let (class, label) = super::pages::brief_state(Some(j.status));
+        items.push(
+            json!({ "id": j.id, "status": j.status.to_string(), "label": label, "class": class }),
+        );
+    }
     Ok(axum::Json(json!({ "jobs": items, "working": working })))
 }
 

@@ -222,6 +222,8 @@ struct SyllabiPage {
     /// Briefs with no syllabus yet, and where their generation stands.
     drafting: Vec<DraftingRow>,
     rows: Vec<Row>,
+    /// The jobs a live page follows (queued or generating), comma-separated.
+    live_jobs: String,
     /// Status filter links: (label, href, current).
     filters: Vec<(&'static str, String, bool)>,
 }
@@ -238,17 +240,23 @@ struct DraftingRow {
     can_retry: bool,
 }
 
-fn drafting_row(d: db::courses::Drafting, admin: bool) -> DraftingRow {
+/// Where a brief's syllabus generation stands: a status class and the words for it.
+pub(crate) fn brief_state(job: Option<JobStatus>) -> (&'static str, &'static str) {
     use domain::JobStatus as S;
-    let (status_class, state) = match d.job_status {
+    match job {
         Some(S::Requested) => ("requested", "waiting for an admin to trigger it"),
         Some(S::Pending) => ("pending", "queued"),
         Some(S::Running) => ("running", "generating"),
         Some(S::Failed) => ("failed", "failed"),
-        // Completed with no syllabus stored cannot last: its draft is being stored.
+        // Completed: the syllabus draft is stored with the job's completion.
         Some(S::Completed) => ("completed", "ready"),
         None => ("failed", "no generation job"),
-    };
+    }
+}
+
+fn drafting_row(d: db::courses::Drafting, admin: bool) -> DraftingRow {
+    use domain::JobStatus as S;
+    let (status_class, state) = brief_state(d.job_status);
     DraftingRow {
         title: d.title,
         submitted: stamp(d.created_at),
@@ -291,8 +299,15 @@ async fn syllabi(
             status == Some(s),
         )
     }));
+    let live_jobs = drafting
+        .iter()
+        .filter(|d| matches!(d.job_status, Some(JobStatus::Pending | JobStatus::Running)))
+        .filter_map(|d| d.job_id.map(|j| j.to_string()))
+        .collect::<Vec<_>>()
+        .join(",");
     render(&SyllabiPage {
         layout: ctx.layout("Syllabi"),
+        live_jobs,
         drafting: drafting
             .into_iter()
             .map(|d| drafting_row(d, caller.role == domain::Role::Admin))
