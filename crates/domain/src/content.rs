@@ -43,6 +43,37 @@ pub struct Brief {
     pub teaching_style: String,
     #[serde(default)]
     pub constraints: Vec<Constraint>,
+    /// What a learner can do after the course, one statement each. Briefs stored before
+    /// outcomes existed have none.
+    #[serde(default)]
+    #[schemars(length(max = 12), inner(length(min = 10, max = 300)))]
+    pub learning_outcomes: Vec<String>,
+    /// What the course is about, in the course team's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 10, max = 2000))]
+    pub description: Option<String>,
+    /// What a learner should know before starting, one item each.
+    #[serde(default)]
+    #[schemars(length(max = 10), inner(length(min = 3, max = 300)))]
+    pub prerequisites: Vec<String>,
+    /// The language the course is written in: a BCP 47 tag such as `en`, `de` or `fr-CA`.
+    #[serde(default = "default_language")]
+    #[schemars(
+        length(min = 2, max = 35),
+        regex(pattern = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    )]
+    pub language: String,
+    /// How many modules the course team would like, if they have a preference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 20))]
+    pub preferred_modules: Option<u32>,
+}
+
+/// The language of a brief or syllabus that names none.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+fn default_language() -> String {
+    DEFAULT_LANGUAGE.into()
 }
 
 /// A placeholder for an assessment the content engine fills in.
@@ -118,6 +149,14 @@ pub struct Syllabus {
     #[schemars(length(min = 1, max = 20))]
     pub modules: Vec<Module>,
     pub metadata: SyllabusMetadata,
+    /// The language every part is written in, from the brief (syllabi stored before it was
+    /// recorded are English).
+    #[serde(default = "default_language")]
+    #[schemars(
+        length(min = 2, max = 35),
+        regex(pattern = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    )]
+    pub language: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -2,7 +2,9 @@
 //! tested without a database and reused by the web, the worker and the CLI alike.
 
 pub mod audit;
+pub mod brief;
 pub mod content;
+pub mod grounding;
 pub mod identity;
 pub mod jobs;
 pub mod offline;

@@ -23,16 +23,50 @@ const TOPICS: [&str; 8] = [
     "Bringing it together",
 ];
 
-/// How many modules and lessons a budget affords: roughly one lesson per 45 minutes.
-fn shape(hours: u32) -> (usize, usize) {
-    let lessons = ((hours * 60) as usize / 45).clamp(2, 60);
-    let modules = lessons.div_ceil(5).clamp(1, 8);
-    (modules, lessons.div_ceil(modules).clamp(1, 20))
+/// How many modules and lessons a budget affords: roughly one lesson per 45 minutes, in the
+/// preferred number of modules when the brief has one and the budget allows it (every
+/// lesson between 5 and 600 minutes, at most 20 lessons a module).
+fn shape(hours: u32, preferred: Option<u32>) -> (usize, usize) {
+    let budget = hours as usize * 60;
+    let lessons = (budget / 45).clamp(2, 60);
+    let Some(p) = preferred else {
+        let modules = lessons.div_ceil(5).clamp(1, 8);
+        return (modules, lessons.div_ceil(modules).clamp(1, 20));
+    };
+    let fewest = budget.div_ceil(600 * 20).max(1);
+    let most = (budget / 5).clamp(1, 20);
+    let modules = (p as usize).clamp(fewest, most.max(fewest));
+    let mut per = lessons.div_ceil(modules).clamp(1, 20);
+    while per > 1 && modules * per > budget / 5 {
+        per -= 1;
+    }
+    while per < 20 && budget.div_ceil(modules * per) > 600 {
+        per += 1;
+    }
+    (modules, per)
+}
+
+/// The objectives of the `n`th lesson (0-based, across the syllabus): the brief's learning
+/// outcomes in turn, then what the offline drafter always plans.
+fn objectives(brief: &Brief, n: usize, topic: &str, part: usize) -> Vec<String> {
+    let topic = topic.to_lowercase();
+    let mut o = Vec::new();
+    if !brief.learning_outcomes.is_empty() {
+        o.push(brief.learning_outcomes[n % brief.learning_outcomes.len()].clone());
+    }
+    o.push(format!(
+        "Explain the key ideas of {topic} part {part} for {}",
+        brief.title
+    ));
+    o.push(format!(
+        "Apply {topic} part {part} in a short guided exercise"
+    ));
+    o
 }
 
 /// A syllabus whose estimates add up to the time budget exactly.
 pub fn syllabus(brief: &Brief, created_at: &str) -> Syllabus {
-    let (modules, per_module) = shape(brief.time_budget_hours);
+    let (modules, per_module) = shape(brief.time_budget_hours, brief.preferred_modules);
     let total_lessons = modules * per_module;
     let budget = brief.time_budget_hours as usize * 60;
     let mut prev: Option<String> = None;
@@ -51,10 +85,7 @@ pub fn syllabus(brief: &Brief, created_at: &str) -> Syllabus {
                     let lesson = PlannedLesson {
                         id: id.clone(),
                         title: format!("{topic}: part {}", l + 1),
-                        objectives: vec![
-                            format!("Explain the key ideas of {} part {} for {}", topic.to_lowercase(), l + 1, brief.title),
-                            format!("Apply {} part {} in a short guided exercise", topic.to_lowercase(), l + 1),
-                        ],
+                        objectives: objectives(brief, n - 1, topic, l + 1),
                         prerequisites: prev.iter().cloned().collect(),
                         estimated_minutes: minutes.max(5) as u32,
                         assessment_hooks: vec![AssessmentHook {
@@ -88,6 +119,7 @@ pub fn syllabus(brief: &Brief, created_at: &str) -> Syllabus {
             created_by: OFFLINE_MARK.into(),
             created_at: created_at.into(),
         },
+        language: brief.language.clone(),
     }
 }
 
@@ -140,28 +172,56 @@ pub fn lesson(syllabus: &Syllabus, module: &Module, planned: &PlannedLesson) -> 
     }
 }
 
-/// Three questions with the answer in a different place each time.
-pub fn quiz(planned: &PlannedLesson) -> Quiz {
+/// Three questions built from what the lesson says (its concepts, then its takeaways), with
+/// the answer in a different place each time, so they pass the grounding rule whatever the
+/// lesson's text.
+pub fn quiz(planned: &PlannedLesson, lesson: &Lesson) -> Quiz {
+    let clip = |s: &str, n: usize| -> String {
+        let s = s.trim();
+        match s.char_indices().nth(n) {
+            Some((i, _)) => s[..i].trim_end().to_owned(),
+            None => s.to_owned(),
+        }
+    };
+    // (what it is called, what the lesson says about it)
+    let mut taught: Vec<(String, &str)> = lesson
+        .explanation
+        .concepts
+        .iter()
+        .map(|c| (c.title.clone(), c.explanation.as_str()))
+        .collect();
+    taught.extend(
+        lesson
+            .key_takeaways
+            .iter()
+            .map(|t| ("a key takeaway".to_owned(), t.as_str())),
+    );
+    if taught.is_empty() {
+        taught.push((lesson.title.clone(), lesson.explanation.overview.as_str()));
+    }
     let questions = (0..3_u8)
         .map(|q| {
-            let objective = &planned.objectives[q as usize % planned.objectives.len()];
+            let (about, says) = &taught[q as usize % taught.len()];
             let mut options: Vec<String> = (1..=3)
                 .map(|d| format!("A plausible but wrong reading ({d}) of {}", planned.title))
                 .collect();
             let correct = (q + planned.id.len() as u8) % 4;
-            options.insert(
-                correct as usize,
-                format!("The reading that meets: {objective}"),
-            );
+            options.insert(correct as usize, clip(says, 480));
             Question {
-                question: format!(
-                    "Question {} on {}: which statement is right?",
-                    q + 1,
-                    planned.title
+                question: clip(
+                    &format!(
+                        "Question {} on {}: what does the lesson say about {about}?",
+                        q + 1,
+                        planned.title
+                    ),
+                    990,
                 ),
                 options,
                 correct_index: correct,
-                explanation: format!("It restates the objective \"{objective}\" ({OFFLINE_MARK})."),
+                explanation: clip(
+                    &format!("The lesson says, under {about}: {says} ({OFFLINE_MARK})"),
+                    1990,
+                ),
             }
         })
         .collect();
@@ -220,6 +280,51 @@ mod tests {
             time_budget_hours: hours,
             teaching_style: "hands-on".into(),
             constraints: vec![Constraint::Practical],
+            learning_outcomes: vec![],
+            description: None,
+            prerequisites: vec![],
+            language: "en".into(),
+            preferred_modules: None,
+        }
+    }
+
+    #[test]
+    fn the_preferred_module_count_is_honoured_where_the_budget_allows() {
+        for hours in [1, 2, 3, 6, 12, 30, 120, 500] {
+            for preferred in 1..=20 {
+                let mut b = brief(hours);
+                b.preferred_modules = Some(preferred);
+                let s = syllabus(&b, "t")
+                    .validate()
+                    .unwrap_or_else(|v| panic!("{hours} h, {preferred} modules: {v}"));
+                let budget = hours * 60;
+                let fits = preferred * 5 <= budget && budget <= preferred * 600 * 20;
+                if fits {
+                    assert_eq!(s.modules.len(), preferred as usize, "{hours} h");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn learning_outcomes_become_lesson_objectives_and_the_language_is_kept() {
+        let mut b = brief(6);
+        b.learning_outcomes = vec![
+            "Join two tables on a shared key".into(),
+            "Group rows and aggregate them".into(),
+        ];
+        b.language = "de".into();
+        let s = syllabus(&b, "t").validate().expect("valid");
+        assert_eq!(s.language, "de");
+        let firsts: Vec<&str> = s
+            .modules
+            .iter()
+            .flat_map(|m| &m.lessons)
+            .map(|l| l.objectives[0].as_str())
+            .collect();
+        assert_eq!(&firsts[..2], &b.learning_outcomes[..]);
+        for o in &b.learning_outcomes {
+            assert!(firsts.contains(&o.as_str()), "{o} is planned");
         }
     }
 
@@ -234,11 +339,11 @@ mod tests {
                     .validate_for(module)
                     .unwrap_or_else(|v| panic!("{v}"));
                 for planned in &module.lessons {
-                    lesson(&s, module, planned)
-                        .validate_for(module, planned)
+                    let l = lesson(&s, module, planned);
+                    quiz(planned, &l)
+                        .validate_grounded(planned, &l)
                         .unwrap_or_else(|v| panic!("{v}"));
-                    quiz(planned)
-                        .validate_for(planned)
+                    l.validate_for(module, planned)
                         .unwrap_or_else(|v| panic!("{v}"));
                 }
             }

@@ -103,6 +103,15 @@ impl Report {
         }
     }
 
+    fn language(&mut self, path: &str, tag: &str) {
+        if !is_language_tag(tag) {
+            self.add(
+                path,
+                format!("{tag:?} is not a language tag (such as en, de or fr-CA)"),
+            );
+        }
+    }
+
     fn finish<T>(self, value: T) -> Result<Valid<T>, Violations> {
         if self.0.is_empty() {
             Ok(Valid(value))
@@ -130,8 +139,52 @@ impl Brief {
         if distinct.len() != self.constraints.len() {
             r.add("/constraints", "lists a constraint twice");
         }
+        // Outcomes may be absent (briefs stored before they existed, clients that send
+        // none: `Brief::warnings` says so); when given, 1 to 12 bounded statements.
+        r.count(
+            "/learningOutcomes",
+            self.learning_outcomes.len(),
+            0,
+            12,
+            "learning outcomes",
+        );
+        let mut outcomes = HashSet::new();
+        for (o, outcome) in self.learning_outcomes.iter().enumerate() {
+            r.text(&format!("/learningOutcomes/{o}"), outcome, 10, 300);
+            if !outcomes.insert(normalized(outcome)) {
+                r.add(format!("/learningOutcomes/{o}"), "repeats another outcome");
+            }
+        }
+        if let Some(d) = &self.description {
+            r.text("/description", d, 10, 2000);
+        }
+        r.count(
+            "/prerequisites",
+            self.prerequisites.len(),
+            0,
+            10,
+            "prerequisites",
+        );
+        for (p, pre) in self.prerequisites.iter().enumerate() {
+            r.text(&format!("/prerequisites/{p}"), pre, 3, 300);
+        }
+        r.language("/language", &self.language);
+        if let Some(n) = self.preferred_modules {
+            r.range("/preferredModules", n, 1, 20);
+        }
         r.finish(self)
     }
+}
+
+/// Whether `tag` looks like a BCP 47 language tag: a 2–3 letter language, then subtags of
+/// 2–8 letters or digits (`en`, `de`, `fr-CA`, `zh-Hant-TW`).
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let lang = parts.next().unwrap_or_default();
+    tag.len() <= 35
+        && (2..=3).contains(&lang.len())
+        && lang.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// How far the lessons' estimates may stray from the time budget.
@@ -144,6 +197,7 @@ impl Syllabus {
         r.text("/audience", &self.audience, 5, 500);
         r.range("/timeBudgetHours", self.time_budget_hours, 1, 500);
         r.count("/modules", self.modules.len(), 1, 20, "modules");
+        r.language("/language", &self.language);
         if self.metadata.version < 1 {
             r.add("/metadata/version", "must be at least 1");
         }
@@ -344,8 +398,28 @@ impl Lesson {
 }
 
 impl Quiz {
+    /// Checks the quiz's own rules against the planned lesson it is for. A person's edit is
+    /// held to these; a generated quiz also to [`Quiz::validate_grounded`].
     pub fn validate_for(self, planned: &PlannedLesson) -> Result<Valid<Quiz>, Violations> {
         let mut r = Report::default();
+        self.check(&mut r, planned);
+        r.finish(self)
+    }
+
+    /// [`Quiz::validate_for`], and every question's correct option and explanation grounded
+    /// in what `lesson` says (see [`crate::grounding`]).
+    pub fn validate_grounded(
+        self,
+        planned: &PlannedLesson,
+        lesson: &Lesson,
+    ) -> Result<Valid<Quiz>, Violations> {
+        let mut r = Report::default();
+        self.check(&mut r, planned);
+        r.0.extend(crate::grounding::ungrounded(&self, lesson));
+        r.finish(self)
+    }
+
+    fn check(&self, r: &mut Report, planned: &PlannedLesson) {
         if self.lesson_id != planned.id {
             r.add("/lessonId", format!("must be {:?}", planned.id));
         }
@@ -386,7 +460,6 @@ impl Quiz {
                 "every correct answer is in the same position; vary them",
             );
         }
-        r.finish(self)
     }
 }
 
@@ -462,6 +535,11 @@ mod tests {
             time_budget_hours: 6,
             teaching_style: "hands-on".into(),
             constraints: vec![Constraint::Practical],
+            learning_outcomes: vec!["Write a query that joins two tables".into()],
+            description: None,
+            prerequisites: vec![],
+            language: "en".into(),
+            preferred_modules: None,
         }
     }
 
@@ -525,7 +603,8 @@ mod tests {
     fn quiz_options_are_four_and_distinct_and_answers_vary() {
         let s = offline::syllabus(&brief(), "t");
         let p = &s.modules[0].lessons[0];
-        let mut q = offline::quiz(p);
+        let l = offline::lesson(&s, &s.modules[0], p);
+        let mut q = offline::quiz(p, &l);
         q.questions[0].options[1] = q.questions[0].options[0].to_uppercase();
         q.questions[1].options.pop();
         for question in &mut q.questions {
@@ -560,5 +639,39 @@ mod tests {
             paths(&v),
             vec!["/title", "/timeBudgetHours", "/constraints"]
         );
+    }
+
+    #[test]
+    fn a_brief_bounds_its_outcomes_description_prerequisites_language_and_modules() {
+        let mut b = brief();
+        b.learning_outcomes = (0..13).map(|i| format!("Outcome number {i}")).collect();
+        b.learning_outcomes[1] = "short".into();
+        b.description = Some("tiny".into());
+        b.prerequisites = vec!["x".into()];
+        b.language = "english please".into();
+        b.preferred_modules = Some(21);
+        let v = b.validate().expect_err("invalid");
+        assert_eq!(
+            paths(&v),
+            vec![
+                "/learningOutcomes",
+                "/learningOutcomes/1",
+                "/description",
+                "/prerequisites/0",
+                "/language",
+                "/preferredModules"
+            ]
+        );
+        let mut ok = brief();
+        ok.language = "fr-CA".into();
+        ok.preferred_modules = Some(20);
+        ok.description = Some("A course about joining and grouping.".into());
+        ok.validate().expect("valid");
+        for tag in ["en", "de", "fr-CA", "zh-Hant-TW", "gsw"] {
+            assert!(is_language_tag(tag), "{tag}");
+        }
+        for tag in ["", "e", "english", "en_US", "en-", "-en", "fr-C"] {
+            assert!(!is_language_tag(tag), "{tag}");
+        }
     }
 }

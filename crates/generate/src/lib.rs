@@ -360,7 +360,7 @@ fn lesson_input(syllabus: &Syllabus, lesson_id: &str) -> Result<Value, GenerateE
         .lesson(lesson_id)
         .ok_or_else(|| GenerateError::Input(format!("no lesson {lesson_id:?}")))?;
     Ok(
-        serde_json::json!({ "syllabus": { "title": syllabus.title, "audience": syllabus.audience, "level": syllabus.level },
+        serde_json::json!({ "syllabus": { "title": syllabus.title, "audience": syllabus.audience, "level": syllabus.level, "language": syllabus.language },
                            "module": { "id": m.id, "title": m.title, "summary": m.summary }, "lesson": p }),
     )
 }
@@ -392,20 +392,30 @@ pub async fn lesson(
     .await
 }
 
-/// One planned lesson → quiz draft.
+/// A lesson already written → a quiz on it. The prompt carries the lesson's text, and every
+/// question must be grounded in it ([`domain::Quiz::validate_grounded`]), so the repair loop
+/// sends an ungrounded question back like any other violation.
 pub async fn quiz(
     llm: &Llm,
     syllabus: &Valid<Syllabus>,
-    lesson_id: &str,
+    lesson: &Lesson,
     opts: &Options,
 ) -> Result<Generated<Quiz>, GenerateError> {
-    let input = lesson_input(syllabus, lesson_id)?;
+    let lesson_id = lesson.lesson_id.as_str();
+    let mut input = lesson_input(syllabus, lesson_id)?;
     let (_, p) = syllabus
         .lesson(lesson_id)
         .ok_or_else(|| GenerateError::Input(lesson_id.into()))?;
+    input["lessonText"] = serde_json::json!({
+        "title": lesson.title,
+        "overview": lesson.explanation.overview,
+        "concepts": lesson.explanation.concepts,
+        "keyTakeaways": lesson.key_takeaways,
+    });
     let task = Task::Quiz {
         syllabus: (**syllabus).clone(),
         lesson_id: lesson_id.into(),
+        lesson: Box::new(lesson.clone()),
     };
     generate(
         llm,
@@ -414,7 +424,7 @@ pub async fn quiz(
         &input,
         task,
         opts,
-        |q: Quiz| q.validate_for(p),
+        |q: Quiz| q.validate_grounded(p, lesson),
     )
     .await
 }
@@ -431,7 +441,7 @@ pub async fn project(
         .iter()
         .find(|m| m.id == module_id)
         .ok_or_else(|| GenerateError::Input(format!("no module {module_id:?}")))?;
-    let input = serde_json::json!({ "syllabus": { "title": syllabus.title, "audience": syllabus.audience, "level": syllabus.level }, "module": m });
+    let input = serde_json::json!({ "syllabus": { "title": syllabus.title, "audience": syllabus.audience, "level": syllabus.level, "language": syllabus.language }, "module": m });
     let task = Task::Project {
         syllabus: (**syllabus).clone(),
         module_id: module_id.into(),

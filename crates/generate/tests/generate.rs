@@ -20,6 +20,11 @@ fn brief() -> domain::Valid<Brief> {
         time_budget_hours: 6,
         teaching_style: "hands-on".into(),
         constraints: vec![],
+        learning_outcomes: vec!["Write a query that joins two tables".into()],
+        description: Some("Querying the data analysts already have.".into()),
+        prerequisites: vec![],
+        language: "en".into(),
+        preferred_modules: None,
     }
     .validate()
     .expect("valid brief")
@@ -78,7 +83,7 @@ async fn a_valid_first_answer_is_accepted_with_its_usage_recorded() {
     let g = generate::syllabus(&openai_llm(url), &brief(), &Options::cached())
         .await
         .expect("generated");
-    assert_eq!(g.prompt_version, "syllabus/v1");
+    assert_eq!(g.prompt_version, "syllabus/v2");
     assert_eq!(g.calls.len(), 1);
     let call = &g.calls[0];
     assert_eq!(
@@ -87,7 +92,7 @@ async fn a_valid_first_answer_is_accepted_with_its_usage_recorded() {
             call.output_tokens,
             call.prompt_version.as_str()
         ),
-        (1000, 500, "syllabus/v1")
+        (1000, 500, "syllabus/v2")
     );
     assert!((call.estimated_cost_usd - (1000.0 * 0.15 + 500.0 * 0.60) / 1e6).abs() < 1e-12);
     let body = seen.lock().expect("lock")[0].clone();
@@ -116,7 +121,7 @@ async fn a_schema_violation_is_fixed_by_one_repair_round() {
         .await
         .expect("repaired");
     assert_eq!(g.calls.len(), 2);
-    assert_eq!(g.calls[1].prompt_version, "syllabus/v1+repair/v1");
+    assert_eq!(g.calls[1].prompt_version, "syllabus/v2+repair/v1");
     let repair = seen.lock().expect("lock")[1]["messages"][1]["content"]
         .as_str()
         .unwrap_or("")
@@ -277,16 +282,87 @@ async fn the_offline_provider_generates_a_whole_course_deterministically() {
             .await
             .expect("project");
         for lesson in &module.lessons {
-            generate::lesson(&llm, &syllabus, &lesson.id, &Options::cached())
+            let l = generate::lesson(&llm, &syllabus, &lesson.id, &Options::cached())
                 .await
                 .expect("lesson");
-            generate::quiz(&llm, &syllabus, &lesson.id, &Options::cached())
+            let q = generate::quiz(&llm, &syllabus, &l.value, &Options::cached())
                 .await
                 .expect("quiz");
+            assert_eq!(q.calls.len(), 1, "the offline quiz is grounded at once");
         }
     }
     assert!(matches!(
         generate::lesson(&llm, &syllabus, "no-such-lesson", &Options::cached()).await,
         Err(GenerateError::Input(_))
     ));
+}
+
+/// The offline syllabus, its first planned lesson and a lesson written for it whose first
+/// concept says something specific.
+fn written_lesson() -> (domain::Valid<domain::Syllabus>, domain::Lesson) {
+    let s = domain::offline::syllabus(&brief(), "2026-01-01T00:00:00Z")
+        .validate()
+        .expect("valid");
+    let (m, p) = (&s.modules[0], &s.modules[0].lessons[0]);
+    let mut lesson = domain::offline::lesson(&s, m, p);
+    lesson.explanation.concepts[0].explanation =
+        "An inner join keeps only the rows whose key appears in both tables; a left join keeps every row of the left table.".into();
+    (s, lesson)
+}
+
+#[tokio::test]
+async fn a_quiz_prompt_carries_the_lesson_text_and_an_ungrounded_question_is_repaired() {
+    let (s, lesson) = written_lesson();
+    let p = &s.modules[0].lessons[0];
+    let good = domain::offline::quiz(p, &lesson);
+    let mut bad = good.clone();
+    let c = bad.questions[2].correct_index as usize;
+    bad.questions[2].options[c] = "Paris hosted the Olympic Games".into();
+    bad.questions[2].explanation = "Paris hosted them alongside its World Fair in 1900.".into();
+    let (url, seen) = fake_openai(vec![
+        serde_json::to_string(&bad).expect("json"),
+        serde_json::to_string(&good).expect("json"),
+    ])
+    .await;
+    let g = generate::quiz(&openai_llm(url), &s, &lesson, &Options::cached())
+        .await
+        .expect("repaired");
+    assert_eq!(g.prompt_version, "quiz/v2");
+    assert_eq!(g.calls.len(), 2, "one repair round");
+    assert_eq!(g.calls[1].prompt_version, "quiz/v2+repair/v1");
+    assert_eq!(*g.value, good);
+    let seen = seen.lock().expect("lock");
+    let first = seen[0]["messages"][1]["content"].as_str().unwrap_or("");
+    assert!(
+        first.contains("An inner join keeps only the rows whose key appears in both tables")
+            && first.contains(&lesson.key_takeaways[0]),
+        "the quiz prompt carries the lesson's text: {first}"
+    );
+    let repair = seen[1]["messages"][1]["content"].as_str().unwrap_or("");
+    assert!(
+        repair.contains("/questions/2: the correct option and explanation are not grounded"),
+        "the grounding violation is sent back: {repair}"
+    );
+    assert!(!repair.contains("/questions/0:") && !repair.contains("/questions/1:"));
+}
+
+#[tokio::test]
+async fn a_quiz_never_grounded_in_its_lesson_fails_after_two_repairs() {
+    let (s, lesson) = written_lesson();
+    let p = &s.modules[0].lessons[0];
+    let mut bad = domain::offline::quiz(p, &lesson);
+    for q in &mut bad.questions {
+        q.options[q.correct_index as usize] = "Stockholm hosted the Olympic Games".into();
+        q.explanation = "Stockholm hosted them in 1912, with electric timing.".into();
+    }
+    let (url, seen) = fake_openai(vec![serde_json::to_string(&bad).expect("json")]).await;
+    let err = generate::quiz(&openai_llm(url), &s, &lesson, &Options::cached())
+        .await
+        .expect_err("never grounded");
+    let GenerateError::Invalid { violations, .. } = &err else {
+        panic!("{err}");
+    };
+    let paths: Vec<&str> = violations.0.iter().map(|v| v.path.as_str()).collect();
+    assert_eq!(paths, ["/questions/0", "/questions/1", "/questions/2"]);
+    assert_eq!(seen.lock().expect("lock").len(), 3);
 }

@@ -32,9 +32,11 @@ pub enum Task {
         syllabus: domain::Syllabus,
         lesson_id: String,
     },
+    /// A quiz on a lesson already written: its questions test what `lesson` says.
     Quiz {
         syllabus: domain::Syllabus,
         lesson_id: String,
+        lesson: Box<domain::Lesson>,
     },
     Project {
         syllabus: domain::Syllabus,

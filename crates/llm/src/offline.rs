@@ -32,11 +32,12 @@ fn answer(task: &Task) -> Result<serde_json::Value, LlmError> {
         Task::Quiz {
             syllabus,
             lesson_id,
+            lesson,
         } => {
             let (_, p) = syllabus
                 .lesson(lesson_id)
                 .ok_or_else(|| missing(lesson_id))?;
-            json(serde_json::to_value(domain::offline::quiz(p)))
+            json(serde_json::to_value(domain::offline::quiz(p, lesson)))
         }
         Task::Project {
             syllabus,

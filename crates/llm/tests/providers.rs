@@ -270,6 +270,11 @@ async fn the_offline_provider_is_deterministic_and_free() {
         time_budget_hours: 6,
         teaching_style: "hands-on".into(),
         constraints: vec![],
+        learning_outcomes: vec!["Join two tables on a shared key".into()],
+        description: None,
+        prerequisites: vec![],
+        language: "en".into(),
+        preferred_modules: Some(2),
     };
     let mut req = request();
     req.task = Some(Task::Syllabus { brief });
@@ -278,7 +283,33 @@ async fn the_offline_provider_is_deterministic_and_free() {
     assert_eq!(a.text, b.text);
     assert_eq!((a.usage.input_tokens, a.usage.output_tokens), (0, 0));
     let s: domain::Syllabus = serde_json::from_str(&a.text).expect("a syllabus");
-    s.validate().expect("valid");
+    let s = s.validate().expect("valid");
+    assert_eq!(s.modules.len(), 2, "the preferred module count is honoured");
+    assert_eq!(
+        s.modules[0].lessons[0].objectives[0],
+        "Join two tables on a shared key"
+    );
+
+    // A quiz is built from the lesson it is given, not from the plan alone.
+    let lesson_id = s.modules[0].lessons[0].id.clone();
+    let (m, p) = s.lesson(&lesson_id).expect("planned");
+    let mut lesson = domain::offline::lesson(&s, m, p);
+    lesson.explanation.concepts[0].explanation =
+        "A foreign key names the primary key of another table, so a join can follow it.".into();
+    let mut quiz_req = request();
+    quiz_req.task = Some(Task::Quiz {
+        syllabus: (*s).clone(),
+        lesson_id: lesson_id.clone(),
+        lesson: Box::new(lesson.clone()),
+    });
+    let q = Offline.complete(&quiz_req).await.expect("quiz");
+    assert!(
+        q.text.contains("A foreign key names the primary key"),
+        "{}",
+        q.text
+    );
+    let quiz: domain::Quiz = serde_json::from_str(&q.text).expect("a quiz");
+    quiz.validate_grounded(p, &lesson).expect("grounded");
 
     let k = llm::cache_key("offline", "m", &req);
     assert_eq!(k, llm::cache_key("offline", "m", &req));

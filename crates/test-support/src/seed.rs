@@ -77,7 +77,7 @@ pub async fn seed_course_with(
     for module in &syllabus.modules {
         for planned in &module.lessons {
             let lesson = offline::lesson(&syllabus, module, planned);
-            let quiz = offline::quiz(planned);
+            let quiz = offline::quiz(planned, &lesson);
             insert_artifact(
                 pool,
                 tenant_id,

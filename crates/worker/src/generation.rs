@@ -1,6 +1,8 @@
 //! The generation executors: `GENERATE_SYLLABUS` (brief → syllabus draft) and
 //! `GENERATE_CONTENT` (approved syllabus + module → lesson, quiz and project drafts). Their
 //! drafts are inserted by the job's completion, so they appear only when the job completes.
+//! A quiz is written after its lesson, from the lesson's text: the one drafted in the same
+//! job, else the newest stored version of that lesson.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +10,7 @@ use std::time::Duration;
 use db::artifacts::{self, NewDraft};
 use db::types::{ArtifactKind, ArtifactStatus};
 use domain::package::PartKind;
-use domain::{Brief, JobSpec, Syllabus};
+use domain::{Brief, JobSpec, Lesson, Syllabus};
 use futures_util::future::try_join_all;
 use generate::{GenerateError, Generated, Llm, ResponseCache};
 use llm::ChatResponse;
@@ -211,6 +213,37 @@ pub async fn approved_syllabus(
         .map_err(|v| JobFailure::new("bad_input", v.to_string()))
 }
 
+/// The newest stored version of lesson `lesson_id` of the course, whatever its state: what
+/// a quiz drafted or regenerated now is grounded in.
+async fn newest_lesson(
+    pool: &PgPool,
+    tenant: Uuid,
+    course_id: Uuid,
+    lesson_id: &str,
+) -> Result<Option<Lesson>, JobFailure> {
+    let Some(n) = artifacts::newest(pool, course_id, ArtifactKind::Lesson, lesson_id)
+        .await
+        .map_err(db_failure)?
+    else {
+        return Ok(None);
+    };
+    let Some(a) = artifacts::get(pool, tenant, n.id)
+        .await
+        .map_err(db_failure)?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_value(a.body).map(Some).map_err(|e| {
+        JobFailure::new(
+            "bad_input",
+            format!(
+                "lesson {lesson_id:?} version {} is not a lesson: {e}",
+                a.version
+            ),
+        )
+    })
+}
+
 /// Approved syllabus + one module → lesson, quiz and project drafts.
 pub struct GenerateContent {
     pub pool: PgPool,
@@ -245,25 +278,45 @@ impl GenerateContent {
             .await
             .map_err(db_failure)?;
         let missing = |kind: PartKind, r: &str| !existing.contains(&(kind, r.to_owned()));
+        // A quiz to draft whose lesson exists already is grounded in its newest version.
+        let mut stored = std::collections::HashMap::new();
+        for l in &module.lessons {
+            if missing(PartKind::Quiz, &l.id) && !missing(PartKind::Lesson, &l.id) {
+                match newest_lesson(&self.pool, input.tenant_id, course_id, &l.id).await? {
+                    Some(lesson) => {
+                        stored.insert(l.id.as_str(), lesson);
+                    }
+                    None => {
+                        return Err(JobFailure::new(
+                            "bad_input",
+                            format!("lesson {:?} is gone", l.id),
+                        ));
+                    }
+                }
+            }
+        }
         let by = &options(&input);
-        let (llm, s) = (&self.llm, &syllabus);
-        // Every call of the module at once; the Llm's semaphore bounds what is in flight.
+        let (llm, s, stored) = (&self.llm, &syllabus, &stored);
+        // Every lesson of the module at once, each lesson's quiz as soon as its lesson is
+        // written; the Llm's semaphore bounds what is in flight.
         let lessons = try_join_all(module.lessons.iter().map(|l| async move {
-            let lesson = async {
-                if missing(PartKind::Lesson, &l.id) {
-                    generate::lesson(llm, s, &l.id, by).await.map(Some)
-                } else {
-                    Ok(None)
-                }
+            let lesson = if missing(PartKind::Lesson, &l.id) {
+                Some(generate::lesson(llm, s, &l.id, by).await?)
+            } else {
+                None
             };
-            let quiz = async {
-                if missing(PartKind::Quiz, &l.id) {
-                    generate::quiz(llm, s, &l.id, by).await.map(Some)
-                } else {
-                    Ok(None)
-                }
+            let quiz = if missing(PartKind::Quiz, &l.id) {
+                let text = match (&lesson, stored.get(l.id.as_str())) {
+                    (Some(g), _) => &*g.value,
+                    (None, Some(stored)) => stored,
+                    (None, None) => {
+                        return Err(GenerateError::Input(format!("lesson {:?} is gone", l.id)));
+                    }
+                };
+                Some(generate::quiz(llm, s, text, by).await?)
+            } else {
+                None
             };
-            let (lesson, quiz) = tokio::try_join!(lesson, quiz)?;
             Ok::<_, GenerateError>((l, lesson, quiz))
         }));
         let project = async {
@@ -390,7 +443,18 @@ impl Regenerate {
                     draft(a.kind, Some(sid), None, r, m, &a.title, &g)?
                 }
                 ArtifactKind::Quiz => {
-                    let g = generate::quiz(llm, &s, r, &opts).await.map_err(failure)?;
+                    // Grounded in the lesson as it stands now, edits included.
+                    let lesson = newest_lesson(&self.pool, t, a.course_id, r)
+                        .await?
+                        .ok_or_else(|| {
+                            JobFailure::new(
+                                "lesson_missing",
+                                format!("lesson {r:?} has no version to write its quiz from; generate the lesson first"),
+                            )
+                        })?;
+                    let g = generate::quiz(llm, &s, &lesson, &opts)
+                        .await
+                        .map_err(failure)?;
                     draft(a.kind, Some(sid), None, r, m, &a.title, &g)?
                 }
                 _ => {

@@ -436,3 +436,169 @@ pub(crate) async fn drafted_content(app: &TestApp, ada: &app::Actor) -> Approved
     app.run_pending_jobs().await;
     d
 }
+
+#[tokio::test]
+async fn a_fuller_brief_from_the_form_is_stored_and_shown_with_its_warnings_beside_its_syllabus() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, _) = app.login_as_admin(&t).await;
+    let res = app
+        .csrf_post(&admin, "/admin/briefs")
+        .form(&[
+            ("title", "Reading tide tables"),
+            ("audience", "Sea kayakers planning coastal trips"),
+            ("level", "beginner"),
+            ("hours", "2"),
+            ("style", "worked examples from real tables"),
+            ("exam_focused", "on"),
+            ("project_based", "on"),
+            (
+                "outcomes",
+                "Read a tide table for a harbour\r\n\r\n  Plan a crossing at slack water  \r\n",
+            ),
+            ("description", "Tides for people who paddle."),
+            ("prerequisites", "Advanced chart work"),
+            ("language", "fr-CA"),
+            ("modules", "4"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 303);
+    let flash = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flash.contains("3%20warning"),
+        "the warnings are flashed: {flash}"
+    );
+    let body: serde_json::Value = sqlx::query_scalar("SELECT body FROM briefs")
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("the brief");
+    assert_eq!(
+        body["learningOutcomes"],
+        serde_json::json!([
+            "Read a tide table for a harbour",
+            "Plan a crossing at slack water"
+        ])
+    );
+    assert_eq!(
+        (
+            &body["language"],
+            &body["preferredModules"],
+            &body["prerequisites"]
+        ),
+        (
+            &serde_json::json!("fr-CA"),
+            &serde_json::json!(4),
+            &serde_json::json!(["Advanced chart work"])
+        )
+    );
+
+    app.run_pending_jobs().await;
+    let (id, syllabus): (uuid::Uuid, serde_json::Value) =
+        sqlx::query_as("SELECT id, body FROM artifacts WHERE kind = 'SYLLABUS'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("the syllabus");
+    assert_eq!(syllabus["modules"].as_array().map(Vec::len), Some(4));
+    assert_eq!(syllabus["language"], "fr-CA");
+    let html = page_html(&app, &admin, &format!("/admin/syllabi/{id}")).await;
+    for shown in [
+        "The brief",
+        "Read a tide table for a harbour",
+        "Plan a crossing at slack water",
+        "Tides for people who paddle.",
+        "Advanced chart work",
+        "<code>fr-CA</code>",
+        "4 preferred, 4 planned",
+        "exam-focused, project-based",
+        "3 warning(s) about the brief",
+        "Exam-focused and project-based pull apart",
+        "4 modules in 2 hour(s)",
+        "asks for advanced knowledge",
+    ] {
+        assert!(html.contains(shown), "the syllabus page shows {shown:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_brief_whose_new_fields_are_out_of_bounds_is_refused_field_by_field_and_nothing_is_stored()
+ {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let (admin, _) = app.login_as_admin(&t).await;
+    let res = app
+        .csrf_post(&admin, "/admin/briefs")
+        .form(&[
+            ("title", "Reading tide tables"),
+            ("audience", "Sea kayakers planning coastal trips"),
+            ("level", "beginner"),
+            ("hours", "2"),
+            ("style", "worked examples"),
+            ("outcomes", "Read a tide table for a harbour\nshort"),
+            ("language", "english"),
+            ("modules", "30"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.expect("html");
+    for id in ["outcomes-err", "language-err", "modules-err"] {
+        assert!(
+            html.contains(&format!("id=\"{id}\"")),
+            "{id} is shown: {html}"
+        );
+    }
+    assert!(
+        html.contains("Read a tide table for a harbour\nshort"),
+        "the form keeps what was typed"
+    );
+
+    let bad = serde_json::json!({
+        "title": "Reading tide tables", "audience": "Sea kayakers", "level": "beginner",
+        "timeBudgetHours": 2, "teachingStyle": "worked examples", "language": "english",
+        "preferredModules": 21, "learningOutcomes": ["short"],
+    });
+    let res = app
+        .csrf_post(&admin, "/api/admin/briefs")
+        .json(&bad)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 422);
+    let err = res.text().await.expect("body");
+    for path in ["/language", "/preferredModules", "/learningOutcomes/0"] {
+        assert!(err.contains(path), "{path} in {err}");
+    }
+    assert_eq!(app.count("briefs").await, 0);
+
+    let ok = serde_json::json!({
+        "title": "Reading tide tables", "audience": "Sea kayakers", "level": "beginner",
+        "timeBudgetHours": 2, "teachingStyle": "worked examples",
+        "constraints": ["practical", "theoretical"], "preferredModules": 3,
+        "learningOutcomes": ["Read a tide table for a harbour"],
+    });
+    let res = app
+        .csrf_post(&admin, "/api/admin/briefs")
+        .json(&ok)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 201);
+    let done: serde_json::Value = res.json().await.expect("json");
+    let paths: Vec<&str> = done["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["/constraints", "/preferredModules"]);
+    app.expect_pending(1);
+}

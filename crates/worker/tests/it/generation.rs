@@ -259,3 +259,230 @@ async fn a_running_worker_keeps_a_heartbeat_and_removes_it_when_it_stops() {
         "a stopped worker removes its heartbeat"
     );
 }
+
+/// The offline provider, keeping every request's task and prompt in the order they came.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<(llm::Task, String)>>);
+
+impl Recording {
+    /// (lesson id, prompt) of every quiz request, in order.
+    fn quizzes(&self) -> Vec<(String, String)> {
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(t, user)| match t {
+                llm::Task::Quiz { lesson_id, .. } => Some((lesson_id.clone(), user.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Where the first request for `what` of `lesson` came, if it came.
+    fn position(&self, what: &str, lesson: &str) -> Option<usize> {
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .position(|(t, _)| match t {
+                llm::Task::Lesson { lesson_id, .. } => what == "lesson" && lesson_id == lesson,
+                llm::Task::Quiz { lesson_id, .. } => what == "quiz" && lesson_id == lesson,
+                _ => false,
+            })
+    }
+}
+
+impl LlmProvider for Recording {
+    fn name(&self) -> &'static str {
+        OFFLINE.name()
+    }
+    fn model(&self) -> &str {
+        "offline-drafts-v1"
+    }
+    fn complete<'a>(
+        &'a self,
+        req: &'a llm::ChatRequest,
+    ) -> llm::BoxFuture<'a, Result<llm::ChatResponse, llm::LlmError>> {
+        if let Some(t) = &req.task {
+            self.0
+                .lock()
+                .expect("lock")
+                .push((t.clone(), req.user.clone()));
+        }
+        OFFLINE.complete(req)
+    }
+}
+
+const WINDOWS: &str =
+    "A window function computes over a frame of rows without collapsing them into groups.";
+
+async fn body_of(app: &TestApp, course: uuid::Uuid, kind: &str, ref_id: &str) -> Vec<Value> {
+    sqlx::query_scalar(
+        "SELECT body FROM artifacts WHERE course_id = $1 AND kind = $2 AND ref_id = $3
+         ORDER BY version",
+    )
+    .bind(course)
+    .bind(kind)
+    .bind(ref_id)
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("bodies")
+}
+
+#[tokio::test]
+async fn a_quiz_is_written_after_its_lesson_from_the_lesson_text_or_the_newest_stored_lesson() {
+    let provider = Arc::new(Recording::default());
+    let app = TestApp::builder().provider(provider.clone()).start().await;
+    let tenant = app.tenant("acme").await;
+    let (_, admin) = app.login_as_admin(&tenant).await;
+    let admin = actor_of(&admin);
+    let submitted = app.submit_brief(&admin, "Practical SQL", 4).await;
+    assert_eq!(app.run_pending_jobs().await, [Finished::Completed]);
+    let course = submitted.course.id;
+    let (syllabus_id, body): (uuid::Uuid, Value) =
+        sqlx::query_as("SELECT id, body FROM artifacts WHERE course_id = $1 AND kind = 'SYLLABUS'")
+            .bind(course)
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("syllabus");
+    let pool = &app.db.app_pool;
+    app::authoring::review(
+        pool,
+        &admin,
+        app::authoring::Family::Syllabus,
+        syllabus_id,
+        true,
+        None,
+    )
+    .await
+    .expect("approve");
+
+    // A person has written the first lesson already; its quiz is still missing.
+    let s: domain::Syllabus = serde_json::from_value(body).expect("syllabus");
+    let (m, first) = (&s.modules[0], &s.modules[0].lessons[0]);
+    let mut written = domain::offline::lesson(&s, m, first);
+    written.explanation.concepts[0].explanation = WINDOWS.into();
+    test_support::seed::insert_artifact(
+        &app.db.pool,
+        tenant.id,
+        admin.user_id,
+        "DRAFT",
+        "LESSON",
+        Some(syllabus_id),
+        None,
+        &first.id,
+        Some(&m.id),
+        &first.title,
+        &serde_json::to_value(&written).expect("json"),
+    )
+    .await;
+
+    app::authoring::request_content(pool, &admin, syllabus_id)
+        .await
+        .expect("request content");
+    let ran = app.run_pending_jobs().await;
+    assert!(ran.iter().all(|f| *f == Finished::Completed), "{ran:?}");
+
+    assert_eq!(
+        body_of(&app, course, "LESSON", &first.id).await.len(),
+        1,
+        "the written lesson is not drafted over"
+    );
+    let quizzes = provider.quizzes();
+    let planned: usize = s.modules.iter().map(|m| m.lessons.len()).sum();
+    assert_eq!(quizzes.len(), planned, "one quiz request per lesson");
+    for (lesson_id, prompt) in &quizzes {
+        let lessons = body_of(&app, course, "LESSON", lesson_id).await;
+        let lesson: domain::Lesson =
+            serde_json::from_value(lessons.last().expect("a lesson").clone()).expect("lesson");
+        for text in lesson
+            .explanation
+            .concepts
+            .iter()
+            .map(|c| &c.explanation)
+            .chain(&lesson.key_takeaways)
+        {
+            let quoted = serde_json::to_string(text).expect("json");
+            assert!(
+                prompt.contains(&quoted),
+                "the quiz prompt for {lesson_id} carries {quoted}"
+            );
+        }
+        if lesson_id != &first.id {
+            assert!(
+                provider.position("lesson", lesson_id) < provider.position("quiz", lesson_id),
+                "the quiz of {lesson_id} is asked for after its lesson"
+            );
+        } else {
+            assert_eq!(provider.position("lesson", lesson_id), None);
+        }
+    }
+    let quiz = body_of(&app, course, "QUIZ", &first.id).await;
+    assert_eq!(quiz.len(), 1);
+    assert!(
+        quiz[0].to_string().contains(WINDOWS),
+        "the offline quiz asks about what the written lesson says: {}",
+        quiz[0]
+    );
+}
+
+#[tokio::test]
+async fn a_regenerated_quiz_is_grounded_in_the_lesson_as_edited() {
+    let provider = Arc::new(Recording::default());
+    let app = TestApp::builder().provider(provider.clone()).start().await;
+    let tenant = app.tenant("acme").await;
+    let (_, admin) = app.login_as_admin(&tenant).await;
+    let admin = actor_of(&admin);
+    let course = app.approved_course(&admin, "Practical SQL", 4).await;
+    let pool = &app.db.app_pool;
+    let (lesson_id, ref_id, body): (uuid::Uuid, String, Value) = sqlx::query_as(
+        "SELECT id, ref_id, body FROM artifacts WHERE course_id = $1 AND kind = 'LESSON'
+         ORDER BY ref_id LIMIT 1",
+    )
+    .bind(course.course_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("a lesson");
+    let mut edited = body.clone();
+    edited["explanation"]["concepts"][0]["explanation"] = Value::String(WINDOWS.into());
+    app::authoring::edit(
+        pool,
+        &admin,
+        app::authoring::Family::Content,
+        lesson_id,
+        edited,
+    )
+    .await
+    .expect("edit");
+    let quiz_id: uuid::Uuid = sqlx::query_scalar(
+        "SELECT id FROM artifacts WHERE course_id = $1 AND kind = 'QUIZ' AND ref_id = $2",
+    )
+    .bind(course.course_id)
+    .bind(&ref_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("its quiz");
+    let before = provider.quizzes().len();
+    app::authoring::regenerate(
+        pool,
+        &admin,
+        app::authoring::Family::Content,
+        quiz_id,
+        "Ask about window functions",
+    )
+    .await
+    .expect("regenerate");
+    assert_eq!(app.run_pending_jobs().await, [Finished::Completed]);
+    let quizzes = provider.quizzes();
+    assert_eq!(quizzes.len(), before + 1);
+    let (asked_for, prompt) = quizzes.last().expect("the regeneration's request");
+    assert_eq!(asked_for, &ref_id);
+    assert!(
+        prompt.contains(WINDOWS),
+        "the prompt carries the edited lesson"
+    );
+    let versions = body_of(&app, course.course_id, "QUIZ", &ref_id).await;
+    assert_eq!(versions.len(), 2);
+    assert!(!versions[0].to_string().contains(WINDOWS));
+    assert!(versions[1].to_string().contains(WINDOWS));
+}

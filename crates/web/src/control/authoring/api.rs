@@ -71,6 +71,7 @@ async fn create_brief(
         StatusCode::CREATED,
         axum::Json(json!({
             "briefId": done.course.brief_id, "courseId": done.course.id, "job": done.job,
+            "warnings": brief.warnings(),
         })),
     ))
 }

@@ -94,6 +94,50 @@ struct BriefForm {
     theoretical: Option<String>,
     #[serde(default)]
     self_paced: Option<String>,
+    /// One learning outcome a line.
+    #[serde(default)]
+    outcomes: String,
+    #[serde(default)]
+    description: String,
+    /// One prerequisite a line.
+    #[serde(default)]
+    prerequisites: String,
+    #[serde(default)]
+    language: String,
+    /// Blank for no preference.
+    #[serde(default)]
+    modules: String,
+}
+
+/// The non-blank lines of a textarea, trimmed.
+fn lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// A stored brief as the syllabus page shows it, with what it warns about.
+struct BriefView {
+    b: Brief,
+    constraints: Vec<String>,
+    warnings: Vec<domain::brief::Warning>,
+}
+
+impl BriefView {
+    fn new(b: Brief) -> Self {
+        let constraints = b
+            .constraints
+            .iter()
+            .filter_map(|c| serde_json::to_value(c).ok())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        Self {
+            warnings: b.warnings(),
+            constraints,
+            b,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -123,6 +167,7 @@ async fn brief_form(ctx: PageCtx) -> Result<Response, WebError> {
         layout: ctx.layout("New course brief"),
         form: BriefForm {
             level: "beginner".into(),
+            language: domain::content::DEFAULT_LANGUAGE.into(),
             ..Default::default()
         },
         errors: vec![],
@@ -159,9 +204,30 @@ async fn brief_submit(
             0
         }
     };
+    let modules = match f.modules.trim() {
+        "" => None,
+        m => match m.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.push((
+                    "preferredModules".into(),
+                    "Enter a whole number of modules from 1 to 20, or leave it blank.".into(),
+                ));
+                None
+            }
+        },
+    };
+    let language = match f.language.trim() {
+        "" => domain::content::DEFAULT_LANGUAGE,
+        l => l,
+    };
+    let description = Some(f.description.trim()).filter(|d| !d.is_empty());
     let parsed = serde_json::from_value::<Brief>(json!({
         "title": f.title, "audience": f.audience, "level": f.level, "timeBudgetHours": hours,
         "teachingStyle": f.style, "constraints": constraints,
+        "learningOutcomes": lines(&f.outcomes), "description": description,
+        "prerequisites": lines(&f.prerequisites), "language": language,
+        "preferredModules": modules,
     }));
     let brief = match parsed {
         Ok(b) => Some(b),
@@ -177,7 +243,14 @@ async fn brief_submit(
         Some(Ok(v)) if errors.is_empty() => Some(v),
         Some(Err(v)) => {
             for x in v.0 {
-                let field = x.path.trim_start_matches('/').to_owned();
+                // `/learningOutcomes/3` is a line of the outcomes field.
+                let field = x
+                    .path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 if !errors.iter().any(|(f, _)| *f == field) {
                     let mut m = x.message.clone();
                     if let Some(c) = m.get_mut(0..1) {
@@ -199,10 +272,23 @@ async fn brief_submit(
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     };
+    let warnings = valid.warnings();
     authoring::submit_brief(&state.pool, &caller.actor(), &valid).await?;
-    Ok(go(
+    if warnings.is_empty() {
+        return Ok(go(
+            "/admin/syllabi".into(),
+            "Brief saved: the syllabus is being generated and appears here when ready.",
+        ));
+    }
+    let said: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+    Ok(go_as(
+        Tone::Info,
         "/admin/syllabi".into(),
-        "Brief saved: the syllabus is being generated and appears here when ready.",
+        &format!(
+            "Brief saved with {} warning(s), shown again beside its syllabus: {} The syllabus is being generated and appears here when ready.",
+            warnings.len(),
+            said.join(" ")
+        ),
     ))
 }
 
@@ -476,6 +562,8 @@ struct SyllabusPage {
     /// The reviewer's instruction this version was regenerated with.
     instruction: Option<String>,
     s: Syllabus,
+    /// The brief the syllabus was drafted from, when it can be read.
+    brief: Option<BriefView>,
     modules: Vec<ModuleView>,
     total_minutes: u32,
     diff: Option<(i32, Vec<DiffLine>)>,
@@ -613,7 +701,15 @@ async fn syllabus_page(
         None
     };
     let planned: usize = modules.iter().map(|m| m.planned).sum();
+    let brief = match a.brief_id {
+        Some(b) => db::courses::brief(&state.pool, caller.tenant_id, b)
+            .await?
+            .and_then(|body| serde_json::from_value::<Brief>(body).ok())
+            .map(BriefView::new),
+        None => None,
+    };
     render(&SyllabusPage {
+        brief,
         approve_next: false,
         missing: planned.saturating_sub(impact.map_or(0, |i| i.parts)),
         impact,

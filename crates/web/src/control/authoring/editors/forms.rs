@@ -542,6 +542,8 @@ fn read_syllabus(base: &Syllabus, r: &mut Reader) -> Syllabus {
         level: r.choice::<Level>("/level", base.level),
         time_budget_hours: r.number("/timeBudgetHours"),
         modules,
+        // The course's language comes from its brief; the form does not change it.
+        language: base.language.clone(),
         metadata: base.metadata.clone(),
     }
 }
