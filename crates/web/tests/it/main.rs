@@ -9,3 +9,4 @@ mod http;
 mod jobs;
 mod publishing;
 mod support;
+mod users;
