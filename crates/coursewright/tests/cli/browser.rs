@@ -12,9 +12,9 @@ use test_support::TestDatabase;
 use uuid::Uuid;
 use worker::{Registry, Worker, WorkerConfig};
 
-const PASSWORD: &str = "a long enough password";
+pub(crate) const PASSWORD: &str = "a long enough password";
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -35,7 +35,7 @@ fn binary(name: &str, debian: &str) -> String {
     panic!("{name} is not installed: apt-get install {debian} (scripts/test does this)");
 }
 
-async fn browser() -> (Driver, Client) {
+pub(crate) async fn browser() -> (Driver, Client) {
     let driver = binary("chromedriver", "chromium-driver");
     let chromium = binary("chromium", "chromium");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -79,7 +79,11 @@ async fn browser() -> (Driver, Client) {
 }
 
 /// Users of tenant `tenant_id` with [`PASSWORD`]; their ids in order.
-async fn people(db: &TestDatabase, tenant_id: uuid::Uuid, who: &[(&str, Role)]) -> Vec<uuid::Uuid> {
+pub(crate) async fn people(
+    db: &TestDatabase,
+    tenant_id: uuid::Uuid,
+    who: &[(&str, Role)],
+) -> Vec<uuid::Uuid> {
     let hash = app::admin::hash_password_blocking(PASSWORD).expect("hash");
     let mut ids = Vec::new();
     for (email, role) in who {
@@ -101,14 +105,14 @@ async fn people(db: &TestDatabase, tenant_id: uuid::Uuid, who: &[(&str, Role)]) 
     ids
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser");
     std::fs::create_dir_all(&dir).expect("dir");
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write");
 }
 
-async fn sign_in(c: &Client, base: &str, email: &str) {
+pub(crate) async fn sign_in(c: &Client, base: &str, email: &str) {
     sign_in_to(c, base, email, "/admin").await;
 }
 
@@ -135,7 +139,7 @@ async fn sign_in_to(c: &Client, base: &str, email: &str, lands_on: &str) {
     wait_for_path(c, lands_on).await;
 }
 
-async fn wait_for_path(c: &Client, path: &str) {
+pub(crate) async fn wait_for_path(c: &Client, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let url = c.current_url().await.expect("url");
@@ -148,7 +152,7 @@ async fn wait_for_path(c: &Client, path: &str) {
 }
 
 /// The visible text of `main`, retried while a navigation replaces the page under us.
-async fn text(c: &Client) -> String {
+pub(crate) async fn text(c: &Client) -> String {
     let mut last = None;
     for _ in 0..40 {
         match c.find(Locator::Css("main")).await {
@@ -351,7 +355,7 @@ async fn an_admin_briefs_and_a_reviewer_approves_in_a_real_browser() {
 }
 
 /// Waits until `main` shows `needle`.
-async fn wait_for_text(c: &Client, needle: &str) -> String {
+pub(crate) async fn wait_for_text(c: &Client, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let t = text(c).await;
@@ -366,7 +370,7 @@ async fn wait_for_text(c: &Client, needle: &str) -> String {
     }
 }
 
-async fn click(c: &Client, xpath: &str) {
+pub(crate) async fn click(c: &Client, xpath: &str) {
     c.find(Locator::XPath(xpath))
         .await
         .unwrap_or_else(|e| panic!("{xpath}: {e}"))
@@ -376,7 +380,7 @@ async fn click(c: &Client, xpath: &str) {
 }
 
 /// Opens a confirmation (a `<details>` whose summary has `summary`) and confirms it.
-async fn confirm(c: &Client, summary: &str) {
+pub(crate) async fn confirm(c: &Client, summary: &str) {
     click(
         c,
         &format!("//details[summary[contains(., '{summary}')]]/summary"),
