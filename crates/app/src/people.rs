@@ -121,6 +121,10 @@ pub async fn invite(
                 format!("a user with email {} already exists", who.email),
             ));
         }
+        // The database's lower() and ours disagree on some rare character.
+        Err(e) if db::is_constraint(&e, "users_email_lower") => {
+            return Err(AppError::Invalid("email: is not a valid address".into()));
+        }
         Err(e) => return Err(e.into()),
     };
     db::users::mark_awaiting_password(&mut **tx, user.id).await?;
