@@ -104,7 +104,8 @@ pub async fn create_user(
     Ok(user)
 }
 
-/// Sets a person's password and ends their sessions, audited.
+/// Sets a person's password and ends their sessions, audited. An invited person's
+/// invitation ends with it: their set-password links stop working.
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn reset_password(
     tx: &mut Transaction<'_, Postgres>,
@@ -113,7 +114,8 @@ pub async fn reset_password(
     password: &Password,
 ) -> Result<(), AppError> {
     let hash = hash_password(password).await?;
-    db::users::set_password(&mut **tx, user.id, &hash).await?;
+    db::users::set_own_password(&mut **tx, user.id, &hash).await?;
+    db::password_links::revoke_unused(&mut **tx, user.id).await?;
     db::sessions::delete_for_user(&mut **tx, user.id).await?;
     let event =
         AuditEvent::new(AuditAction::UserPasswordReset, "user", user.id).tenant(user.tenant_id);

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod authoring;
 pub mod jobs;
 pub mod learning;
+pub mod people;
 pub mod publishing;
 
 use std::time::Duration;

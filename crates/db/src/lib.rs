@@ -12,6 +12,7 @@ pub mod llm_cache;
 pub mod migrate;
 pub mod ops;
 pub mod packages;
+pub mod password_links;
 pub mod roles;
 pub mod runs;
 pub mod sessions;

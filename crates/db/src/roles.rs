@@ -76,8 +76,24 @@ pub const POLICY: &[TablePolicy] = &[
     // `serve`, `worker` and `check` compare the applied migrations with their own.
     read("_sqlx_migrations"),
     append("tenants"),
-    // Password changes only: nothing in the application changes a role or platform ownership.
-    append_updating("users", &["password_hash"]),
+    // Passwords, roles, deactivation and the last sign-in; email, tenant and platform
+    // ownership never change.
+    append_updating(
+        "users",
+        &[
+            "password_hash",
+            "role",
+            "deactivated_at",
+            "awaiting_password",
+            "last_sign_in_at",
+        ],
+    ),
+    // One-time set-password links: marked used once, and deleted when a newer one replaces them.
+    TablePolicy {
+        update: Update::Columns(&["used_at"]),
+        delete: true,
+        ..append("password_links")
+    },
     // Signing out and pruning delete; a session is never changed.
     TablePolicy {
         delete: true,

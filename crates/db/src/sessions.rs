@@ -42,7 +42,8 @@ pub async fn create(
     Ok(token)
 }
 
-/// The user of an unexpired session.
+/// The user of an unexpired session; a deactivated user has none (deactivation also ends
+/// their sessions, and this holds should one outlive it).
 pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<SessionUser>, sqlx::Error> {
     if token.len() != 64 {
         return Ok(None);
@@ -63,7 +64,7 @@ pub async fn lookup_digest(
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          JOIN tenants t ON t.id = u.tenant_id
-         WHERE s.id_hash = $1 AND s.expires_at > now()",
+         WHERE s.id_hash = $1 AND s.expires_at > now() AND u.deactivated_at IS NULL",
         id_hash
     )
     .fetch_optional(pool)

@@ -23,7 +23,7 @@ impl ParseError {
 }
 
 /// A role within one tenant. Platform ownership is a separate flag on the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     Admin,
@@ -66,6 +66,84 @@ impl FromStr for Role {
                 format!("unknown role {other:?}; expected ADMIN, REVIEWER or LEARNER"),
             )),
         }
+    }
+}
+
+/// Where a person stands in their tenant: signing in, invited but with no password yet, or
+/// deactivated (no sign-in, no session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PersonStatus {
+    Active,
+    Invited,
+    Deactivated,
+}
+
+impl PersonStatus {
+    /// Deactivation wins over a pending invitation: neither can sign in, but only
+    /// reactivation undoes it.
+    pub fn of(deactivated: bool, awaiting_password: bool) -> Self {
+        match (deactivated, awaiting_password) {
+            (true, _) => Self::Deactivated,
+            (false, true) => Self::Invited,
+            (false, false) => Self::Active,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Invited => "INVITED",
+            Self::Deactivated => "DEACTIVATED",
+        }
+    }
+
+    /// How a page names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Invited => "invited",
+            Self::Deactivated => "deactivated",
+        }
+    }
+}
+
+/// A person's name as others see it: trimmed, 1 to 120 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX_LEN: usize = 120;
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        // Bounded before trimming walks a huge input twice.
+        if raw.len() > 4 * Self::MAX_LEN + 64 {
+            return Err(ParseError::new(
+                "name",
+                format!("must be at most {} characters", Self::MAX_LEN),
+            ));
+        }
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(ParseError::new("name", "is required"));
+        }
+        if s.chars().count() > Self::MAX_LEN {
+            return Err(ParseError::new(
+                "name",
+                format!("must be at most {} characters", Self::MAX_LEN),
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(ParseError::new(
+                "name",
+                "may not contain control characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -241,6 +319,30 @@ mod tests {
         assert!(Password::parse("short").is_err());
         let p = Password::parse("correct horse battery").expect("long enough");
         assert_eq!(format!("{p:?}"), "Password(****)");
+    }
+
+    #[test]
+    fn display_names_are_trimmed_bounded_and_printable() {
+        assert_eq!(
+            DisplayName::parse("  Ada Lovelace ").map(|n| n.0),
+            Ok("Ada Lovelace".into())
+        );
+        assert!(DisplayName::parse("x".repeat(120).as_str()).is_ok());
+        for bad in ["", "   ", "a\u{7}b", "tab\there"] {
+            assert!(
+                DisplayName::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        assert!(DisplayName::parse(&"x".repeat(121)).is_err());
+        assert!(DisplayName::parse(&"é".repeat(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn a_deactivated_person_is_deactivated_even_while_invited() {
+        assert_eq!(PersonStatus::of(true, true), PersonStatus::Deactivated);
+        assert_eq!(PersonStatus::of(false, true), PersonStatus::Invited);
+        assert_eq!(PersonStatus::of(false, false), PersonStatus::Active);
     }
 
     #[test]

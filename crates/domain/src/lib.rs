@@ -14,7 +14,9 @@ pub mod validate;
 
 pub use audit::{AuditAction, AuditRecord, canonical_json};
 pub use content::{Brief, Lesson, Level, Project, Quiz, Syllabus};
-pub use identity::{Email, ParseError, Password, Role, TenantName, TenantSlug};
+pub use identity::{
+    DisplayName, Email, ParseError, Password, PersonStatus, Role, TenantName, TenantSlug,
+};
 pub use jobs::{JobKind, JobSpec, JobStatus};
 pub use package::{BuildError, Built, CoursePackage};
 pub use validate::{Valid, Violation, Violations};

@@ -164,6 +164,7 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(platform::health::router())
         .merge(kit::sessions::router())
+        .merge(kit::set_password::router())
         .merge(control::home::router())
         .merge(control::users::router())
         .merge(control::audit::router())

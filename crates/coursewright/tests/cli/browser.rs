@@ -369,7 +369,7 @@ pub(crate) async fn click(c: &Client, xpath: &str) {
 }
 
 /// Opens a confirmation (a `<details>` whose summary has `summary`) and confirms it.
-async fn confirm(c: &Client, summary: &str) {
+pub(crate) async fn confirm(c: &Client, summary: &str) {
     click(
         c,
         &format!("//details[summary[contains(., '{summary}')]]/summary"),

@@ -2,6 +2,7 @@
 
 mod browser;
 mod browser_editors;
+mod browser_users;
 mod commands;
 mod crate_graph;
 mod engine;

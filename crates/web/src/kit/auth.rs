@@ -295,7 +295,9 @@ pub async fn login(
     .await?;
     // The account, if the email names one; kept for the failure's audit row.
     let known = creds.as_ref().map(|c| (c.user.id, c.user.tenant_id));
-    let Some(creds) = creds.filter(|_| ok) else {
+    // A deactivated person gets the answer a wrong password gets, and is audited as one.
+    let deactivated = creds.as_ref().is_some_and(|c| c.deactivated);
+    let Some(creds) = creds.filter(|_| ok && !deactivated) else {
         metrics::counter!("login_failures_total").increment(1);
         if let Some((user_id, tenant_id)) = known {
             let event = AuditEvent::new(AuditAction::LoginFailed, "user", user_id)
@@ -303,6 +305,7 @@ pub async fn login(
                 .metadata(serde_json::json!({
                     "address": addr.0.map(|a| a.to_string()),
                     "locked_for_seconds": lock.map(|d| d.as_secs()),
+                    "deactivated": deactivated,
                 }));
             audit::record_alone(&state.pool, event).await;
         }
@@ -322,6 +325,7 @@ pub async fn login(
         state.hot.forget_session(old);
     }
     let token = db::sessions::create(&mut *tx, creds.user.id, state.config.session_ttl).await?;
+    db::users::record_sign_in(&mut *tx, creds.user.id).await?;
     audit::record(
         &mut tx,
         AuditEvent::new(AuditAction::LoginSucceeded, "user", creds.user.id)

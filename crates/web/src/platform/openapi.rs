@@ -57,6 +57,7 @@ const fn public(mut o: Op) -> Op {
 
 fn ops() -> Vec<Op> {
     use crate::control::authoring::api as authoring;
+    use crate::control::users;
     use crate::kit::sessions;
     use crate::learner::player::api as player;
     use crate::platform::tenants;
@@ -72,7 +73,28 @@ fn ops() -> Vec<Op> {
         op("post", "/api/auth/logout", "Sign out"),
         op("get", "/api/auth/me", "The signed-in user"),
         op("get", "/api/admin/users", "The tenant's users"),
+        with_body(
+            op(
+                "post",
+                "/api/admin/users",
+                "Invite a person; answers their one-time set-password link",
+            ),
+            body::<users::InviteBody>,
+        ),
         op("get", "/api/admin/users/{id}", "One user of the tenant"),
+        with_body(
+            op(
+                "patch",
+                "/api/admin/users/{id}",
+                "Change a person's role, deactivate or reactivate them",
+            ),
+            body::<users::PersonChange>,
+        ),
+        op(
+            "post",
+            "/api/admin/users/{id}/invite-link",
+            "A new set-password link for an invited person; earlier ones stop working",
+        ),
         with_query(
             op(
                 "get",

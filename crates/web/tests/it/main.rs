@@ -11,3 +11,4 @@ mod jobs;
 mod publishing;
 mod review;
 mod support;
+mod users;
