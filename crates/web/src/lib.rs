@@ -143,6 +143,17 @@ async fn live_script() -> impl IntoResponse {
 }
 
 const MENU: &str = include_str!("../static/menu.js");
+const EDITOR: &str = include_str!("../static/editor.js");
+
+async fn editor_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        EDITOR,
+    )
+}
 
 async fn menu_script() -> impl IntoResponse {
     (
@@ -182,6 +193,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/json-viewer.js", get(json_viewer))
         .route("/static/live.js", get(live_script))
         .route("/static/menu.js", get(menu_script))
+        .route("/static/editor.js", get(editor_script))
         .route_layer(middleware::from_fn(kit::metrics::track))
         .fallback(not_found);
 

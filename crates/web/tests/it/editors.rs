@@ -294,6 +294,26 @@ async fn moving_adding_and_removing_items_shows_the_changed_form_and_saves_nothi
         "what was typed stays"
     );
 
+    // A drag (editor.js) posts a move from one place to another, the same way.
+    let (status, dragged, _) = post(
+        &app,
+        &admin,
+        &edit,
+        &with_op(&fields, "move:modules.0.lessons.1.0"),
+    )
+    .await;
+    assert_eq!(status, 200, "{dragged}");
+    assert_eq!(
+        (first(&dragged, 0), first(&dragged, 1)),
+        ("m1-l2".into(), "m1-l1".into())
+    );
+    assert!(
+        dragged.contains("Moved module 1, lesson 2 to place 1.")
+            && dragged.contains("data-item=\"modules.0.lessons.1\"")
+            && dragged.contains("/static/editor.js"),
+        "{dragged}"
+    );
+
     // Saving the moved order breaks a rule: m1-l2 builds on m1-l1, now after it.
     let moved_fields = form_fields(&moved);
     let (status, html, _) = post(&app, &admin, &edit, &with_op(&moved_fields, "save")).await;

@@ -252,10 +252,13 @@ pub enum Action {
     Down(usize),
     Remove(usize),
     Add,
+    /// From one place to another (what dragging an item does where JavaScript runs).
+    Move(usize, usize),
 }
 
 impl ListOp {
-    /// `up:modules.1`, `down:…`, `remove:…` name an item; `add:modules.0.lessons` a list.
+    /// `up:modules.1`, `down:…`, `remove:…` name an item; `add:modules.0.lessons` a list;
+    /// `move:modules.0.lessons.3.1` moves that list's item 3 to place 1.
     pub fn parse(op: &str) -> Option<Self> {
         let (verb, path) = op.split_once(':')?;
         let segs: Vec<&str> = path.split('.').collect();
@@ -263,6 +266,18 @@ impl ListOp {
             return None;
         }
         let ptr = |s: &[&str]| s.iter().map(|x| format!("/{x}")).collect::<String>();
+        if verb == "move" {
+            let [list @ .., from, to] = &segs[..] else {
+                return None;
+            };
+            if list.is_empty() {
+                return None;
+            }
+            return Some(Self {
+                list: ptr(list),
+                action: Action::Move(from.parse().ok()?, to.parse().ok()?),
+            });
+        }
         if verb == "add" {
             return Some(Self {
                 list: ptr(&segs),
@@ -314,6 +329,12 @@ impl ListOp {
             }
             Action::Add if n < MAX_INDEX => {
                 items.push(blank());
+            }
+            Action::Move(from, to) if from < n && to < n && from != to => {
+                let item = items.remove(from);
+                items.insert(to, item);
+                let old = moved.remove(from);
+                moved.insert(to, old);
             }
             _ => return None,
         }
@@ -424,5 +445,23 @@ mod tests {
         let top = ListOp::parse("up:keyTakeaways.0").expect("op");
         assert_eq!(top.apply(&mut v, || 'z'), None, "the first cannot move up");
         assert_eq!(ListOp::parse("sideways:x.1"), None);
+
+        // A drag: the last of four to the front; each old index says where it went.
+        let drag = ListOp::parse("move:modules.0.lessons.3.0").expect("op");
+        assert_eq!(drag.list, "/modules/0/lessons");
+        let mut v = vec!['a', 'b', 'c', 'd'];
+        let went = drag.apply(&mut v, || 'z').expect("applies");
+        assert_eq!(v, ['d', 'a', 'b', 'c']);
+        assert_eq!(went, [Some(1), Some(2), Some(3), Some(0)]);
+        assert_eq!(
+            ListOp::parse("move:modules.9.0").map(|o| o.list),
+            Some("/modules".into())
+        );
+        assert_eq!(ListOp::parse("move:3.0"), None, "a move names its list");
+        assert_eq!(
+            ListOp::parse("move:modules.4.4").and_then(|o| o.apply(&mut v, || 'z')),
+            None,
+            "nowhere to go"
+        );
     }
 }

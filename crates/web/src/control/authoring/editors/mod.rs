@@ -301,6 +301,9 @@ async fn submit(
                     Action::Down(i) => format!("Moved {} down", item(i)),
                     Action::Remove(i) => format!("Removed {}", item(i)),
                     Action::Add => format!("Added {}", item(went.len())),
+                    Action::Move(from, to) => {
+                        format!("Moved {} to place {}", item(from), to + 1)
+                    }
                 };
                 format!("{done}. Nothing is saved until you press Save.")
             }
