@@ -301,18 +301,8 @@ async fn an_admin_briefs_and_a_reviewer_approves_in_a_real_browser() {
     shot(&c, "syllabus-approved").await;
 
     // Approve a module's drafts at once, then check one lesson renders for review.
-    c.find(Locator::Css("details.confirm summary"))
-        .await
-        .expect("approve-all")
-        .click()
-        .await
-        .expect("open");
-    c.find(Locator::Css("details.confirm[open] button"))
-        .await
-        .expect("confirm")
-        .click()
-        .await
-        .expect("click");
+    // By its words: the page's first confirmation is now "Regenerate the existing parts".
+    confirm(&c, "Approve all").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !text(&c).await.contains("Approved") {
         assert!(Instant::now() < deadline, "module approval never showed");
