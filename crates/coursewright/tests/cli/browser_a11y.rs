@@ -708,6 +708,23 @@ async fn visit_all(
         let mut problems = axe(&c, axe_js).await;
         problems.extend(layout_problems(&c, phone).await);
         shot(&c, &format!("a11y-{size}-{}", p.name)).await;
+        // What closed confirmations and folds hold is checked too, once (on the desktop).
+        if !phone
+            && js(
+                &c,
+                "const d = document.querySelectorAll('details:not([open])'); \
+                 d.forEach(x => x.open = true); return d.length > 0;",
+            )
+            .await
+                == json!(true)
+        {
+            for line in axe(&c, axe_js).await {
+                problems.push(format!(
+                    "  with every <details> open: {}",
+                    line.trim_start()
+                ));
+            }
+        }
         if !problems.is_empty() {
             failures.push(format!(
                 "{size} {} ({}):\n{}",
