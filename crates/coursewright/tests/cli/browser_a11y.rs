@@ -733,6 +733,21 @@ async fn visit_all(
                 problems.join("\n")
             ));
         }
+        // The admin lists are the stacked-card tables the cell check above looked at.
+        if phone
+            && ["courses", "course-live", "jobs", "audit", "content"].contains(&p.name.as_str())
+        {
+            let cells = js(
+                &c,
+                "return document.querySelectorAll('table.cards td').length;",
+            )
+            .await;
+            assert!(
+                cells.as_u64().unwrap_or(0) > 0,
+                "{}: no stacked-card table to check",
+                p.name
+            );
+        }
         // Each person's header, once: their nav differs by role.
         if let Some(who) = p.who
             && !headers_checked.contains(&who)
