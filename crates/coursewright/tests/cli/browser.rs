@@ -301,6 +301,7 @@ async fn an_admin_briefs_and_a_reviewer_approves_in_a_real_browser() {
     shot(&c, "syllabus-approved").await;
 
     // Approve a module's drafts at once, then check one lesson renders for review.
+    // By its words: the page's first confirmation is now "Regenerate the existing parts".
     confirm(&c, "Approve all").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !text(&c).await.contains("Approved") {

@@ -1,6 +1,7 @@
 //! Tests of the `coursewright` executable and of the crate graph.
 
 mod browser;
+mod browser_a11y;
 mod browser_editors;
 mod browser_users;
 mod commands;
