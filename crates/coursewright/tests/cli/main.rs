@@ -3,6 +3,7 @@
 mod browser;
 mod browser_a11y;
 mod browser_editors;
+mod browser_review;
 mod browser_users;
 mod commands;
 mod crate_graph;
