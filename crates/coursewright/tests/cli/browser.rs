@@ -78,6 +78,43 @@ pub(crate) async fn browser() -> (Driver, Client) {
     }
 }
 
+/// The web server on a free loopback port over `db` (as its runtime role) and `objects`,
+/// running until the test ends; its base URL.
+pub(crate) async fn serve(db: &TestDatabase, objects: store::Objects) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(web::serve(
+        listener,
+        web::AppState::new(db.app_pool.clone(), web::WebConfig::default(), objects),
+        std::future::pending(),
+    ));
+    base
+}
+
+/// A worker over the offline model that the test runs job by job (`run_one`).
+pub(crate) fn offline_worker(db: &TestDatabase, objects: store::Objects) -> Worker {
+    let llm = worker::generation::llm(db.app_pool.clone(), std::sync::Arc::new(llm::Offline), 4);
+    Worker::new(
+        db.app_pool.clone(),
+        worker::generation::register(Registry::new(), db.app_pool.clone(), llm),
+        objects,
+        WorkerConfig::default(),
+    )
+}
+
+/// The tenant every browser test signs in to: `acme`, "Acme Learning".
+pub(crate) async fn acme(db: &TestDatabase) -> db::tenants::Tenant {
+    db::tenants::create(
+        &db.pool,
+        &domain::TenantSlug::parse("acme").expect("slug"),
+        &domain::TenantName::parse("Acme Learning").expect("name"),
+    )
+    .await
+    .expect("tenant")
+}
+
 /// Users of tenant `tenant_id` with [`PASSWORD`]; their ids in order.
 pub(crate) async fn people(
     db: &TestDatabase,
@@ -116,7 +153,7 @@ pub(crate) async fn sign_in(c: &Client, base: &str, email: &str) {
     sign_in_to(c, base, email, "/admin").await;
 }
 
-async fn sign_in_to(c: &Client, base: &str, email: &str, lands_on: &str) {
+pub(crate) async fn sign_in_to(c: &Client, base: &str, email: &str, lands_on: &str) {
     c.goto(&format!("{base}/login")).await.expect("login page");
     c.find(Locator::Css("#email"))
         .await
@@ -171,34 +208,10 @@ pub(crate) async fn text(c: &Client) -> String {
 async fn an_admin_briefs_and_a_reviewer_approves_in_a_real_browser() {
     let db = TestDatabase::new().await;
     let objects = store::Objects::in_memory();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(web::serve(
-        listener,
-        web::AppState::new(
-            db.app_pool.clone(),
-            web::WebConfig::default(),
-            objects.clone(),
-        ),
-        std::future::pending(),
-    ));
-    let llm = worker::generation::llm(db.app_pool.clone(), std::sync::Arc::new(llm::Offline), 4);
-    let w = Worker::new(
-        db.app_pool.clone(),
-        worker::generation::register(Registry::new(), db.app_pool.clone(), llm),
-        objects,
-        WorkerConfig::default(),
-    );
+    let base = serve(&db, objects.clone()).await;
+    let w = offline_worker(&db, objects);
     let run_jobs = || async { while w.run_one().await.expect("run").is_some() {} };
-    let t = db::tenants::create(
-        &db.pool,
-        &domain::TenantSlug::parse("acme").expect("slug"),
-        &domain::TenantName::parse("Acme Learning").expect("name"),
-    )
-    .await
-    .expect("tenant");
+    let t = acme(&db).await;
     people(
         &db,
         t.id,
@@ -398,26 +411,8 @@ async fn fits_width(c: &Client) -> bool {
 #[tokio::test]
 async fn a_learner_takes_a_published_course_and_follows_publish_and_rollback() {
     let db = TestDatabase::new().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(web::serve(
-        listener,
-        web::AppState::new(
-            db.app_pool.clone(),
-            web::WebConfig::default(),
-            store::Objects::in_memory(),
-        ),
-        std::future::pending(),
-    ));
-    let t = db::tenants::create(
-        &db.pool,
-        &domain::TenantSlug::parse("acme").expect("slug"),
-        &domain::TenantName::parse("Acme Learning").expect("name"),
-    )
-    .await
-    .expect("tenant");
+    let base = serve(&db, store::Objects::in_memory()).await;
+    let t = acme(&db).await;
     let ids = people(
         &db,
         t.id,

@@ -15,7 +15,7 @@ use test_support::TestDatabase;
 use uuid::Uuid;
 use worker::{Registry, Worker, WorkerConfig};
 
-use crate::browser::{PASSWORD, browser, people, shot, text, wait_for_path, wait_for_text};
+use crate::browser::{acme, browser, people, serve, shot, sign_in_to, text, wait_for_text};
 
 const DESKTOP: (u32, u32) = (1280, 900);
 const PHONE: (u32, u32) = (390, 844);
@@ -121,13 +121,7 @@ struct Seeded {
 }
 
 async fn seed(db: &TestDatabase, objects: store::Objects) -> Seeded {
-    let t = db::tenants::create(
-        &db.pool,
-        &domain::TenantSlug::parse("acme").expect("slug"),
-        &domain::TenantName::parse("Acme Learning").expect("name"),
-    )
-    .await
-    .expect("tenant");
+    let t = acme(&db).await;
     let ids = people(
         db,
         t.id,
@@ -511,25 +505,6 @@ async fn layout_problems(c: &Client, phone: bool) -> Vec<String> {
     out
 }
 
-async fn sign_in_to(c: &Client, base: &str, email: &str, lands_on: &str) {
-    goto(c, base, "/login").await;
-    for (field, value) in [("#email", email), ("#password", PASSWORD)] {
-        c.find(Locator::Css(field))
-            .await
-            .expect(field)
-            .send_keys(value)
-            .await
-            .expect("type");
-    }
-    c.find(Locator::Css("main button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
-    wait_for_path(c, lands_on).await;
-}
-
 async fn goto(c: &Client, base: &str, path: &str) {
     c.goto(&format!("{base}{path}"))
         .await
@@ -879,19 +854,7 @@ async fn every_page_passes_axe_and_fits_a_phone_in_a_real_browser() {
     let axe_js = axe_source();
     let db = TestDatabase::new().await;
     let objects = store::Objects::in_memory();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(web::serve(
-        listener,
-        web::AppState::new(
-            db.app_pool.clone(),
-            web::WebConfig::default(),
-            objects.clone(),
-        ),
-        std::future::pending(),
-    ));
+    let base = serve(&db, objects.clone()).await;
     let s = seed(&db, objects).await;
     let pages = pages(&s);
 

@@ -8,9 +8,11 @@ use domain::Role;
 use fantoccini::{Client, Locator};
 use test_support::TestDatabase;
 use uuid::Uuid;
-use worker::{Registry, Worker, WorkerConfig};
 
-use crate::browser::{browser, click, people, shot, sign_in, text, wait_for_path, wait_for_text};
+use crate::browser::{
+    acme, browser, click, offline_worker, people, serve, shot, sign_in, text, wait_for_path,
+    wait_for_text,
+};
 
 /// Replaces what the field `css` holds with `value`.
 async fn retype(c: &Client, css: &str, value: &str) {
@@ -33,34 +35,10 @@ async fn newest(db: &TestDatabase, kind: &str) -> (i32, String, serde_json::Valu
 async fn a_reviewer_edits_a_lesson_and_reorders_a_syllabus_in_the_form_editors_of_a_real_browser() {
     let db = TestDatabase::new().await;
     let objects = store::Objects::in_memory();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(web::serve(
-        listener,
-        web::AppState::new(
-            db.app_pool.clone(),
-            web::WebConfig::default(),
-            objects.clone(),
-        ),
-        std::future::pending(),
-    ));
-    let llm = worker::generation::llm(db.app_pool.clone(), std::sync::Arc::new(llm::Offline), 4);
-    let w = Worker::new(
-        db.app_pool.clone(),
-        worker::generation::register(Registry::new(), db.app_pool.clone(), llm),
-        objects,
-        WorkerConfig::default(),
-    );
+    let base = serve(&db, objects.clone()).await;
+    let w = offline_worker(&db, objects);
     let run_jobs = || async { while w.run_one().await.expect("run").is_some() {} };
-    let t = db::tenants::create(
-        &db.pool,
-        &domain::TenantSlug::parse("acme").expect("slug"),
-        &domain::TenantName::parse("Acme Learning").expect("name"),
-    )
-    .await
-    .expect("tenant");
+    let t = acme(&db).await;
     let ids = people(&db, t.id, &[("rey@acme.test", Role::Reviewer)]).await;
     let rey = app::Actor {
         tenant_id: t.id,

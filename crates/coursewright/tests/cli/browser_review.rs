@@ -9,35 +9,11 @@ use domain::Role;
 use fantoccini::{Client, Locator};
 use test_support::TestDatabase;
 use uuid::Uuid;
-use worker::{Registry, Worker, WorkerConfig};
 
-use crate::browser::{browser, click, people, shot, sign_in, text, wait_for_path, wait_for_text};
-
-/// The web server on a free port and a worker over the offline model, not yet running.
-async fn stack(db: &TestDatabase) -> (String, Worker) {
-    let objects = store::Objects::in_memory();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(web::serve(
-        listener,
-        web::AppState::new(
-            db.app_pool.clone(),
-            web::WebConfig::default(),
-            objects.clone(),
-        ),
-        std::future::pending(),
-    ));
-    let llm = worker::generation::llm(db.app_pool.clone(), std::sync::Arc::new(llm::Offline), 4);
-    let w = Worker::new(
-        db.app_pool.clone(),
-        worker::generation::register(Registry::new(), db.app_pool.clone(), llm),
-        objects,
-        WorkerConfig::default(),
-    );
-    (base, w)
-}
+use crate::browser::{
+    acme, browser, click, offline_worker, people, serve, shot, sign_in, text, wait_for_path,
+    wait_for_text,
+};
 
 async fn js(c: &Client, script: &str) -> serde_json::Value {
     c.execute(script, vec![]).await.expect("script")
@@ -46,14 +22,10 @@ async fn js(c: &Client, script: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_team_follows_generation_live_and_reviews_through_the_queue_in_a_real_browser() {
     let db = TestDatabase::new().await;
-    let (base, w) = stack(&db).await;
-    let t = db::tenants::create(
-        &db.pool,
-        &domain::TenantSlug::parse("acme").expect("slug"),
-        &domain::TenantName::parse("Acme Learning").expect("name"),
-    )
-    .await
-    .expect("tenant");
+    let objects = store::Objects::in_memory();
+    let base = serve(&db, objects.clone()).await;
+    let w = offline_worker(&db, objects);
+    let t = acme(&db).await;
     let ids = people(&db, t.id, &[("ada@acme.test", Role::Admin)]).await;
     let ada = app::Actor {
         tenant_id: t.id,

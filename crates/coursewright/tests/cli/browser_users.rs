@@ -7,7 +7,8 @@ use fantoccini::{Client, Locator};
 use test_support::TestDatabase;
 
 use crate::browser::{
-    PASSWORD, browser, click, confirm, people, shot, sign_in, text, wait_for_path, wait_for_text,
+    PASSWORD, acme, browser, click, confirm, people, serve, shot, sign_in, text, wait_for_path,
+    wait_for_text,
 };
 
 async fn type_into(c: &Client, css: &str, value: &str) {
@@ -23,26 +24,8 @@ async fn type_into(c: &Client, css: &str, value: &str) {
 async fn an_admin_invites_a_reviewer_who_sets_a_password_signs_in_and_is_deactivated_in_a_real_browser()
  {
     let db = TestDatabase::new().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(web::serve(
-        listener,
-        web::AppState::new(
-            db.app_pool.clone(),
-            web::WebConfig::default(),
-            store::Objects::in_memory(),
-        ),
-        std::future::pending(),
-    ));
-    let t = db::tenants::create(
-        &db.pool,
-        &domain::TenantSlug::parse("acme").expect("slug"),
-        &domain::TenantName::parse("Acme Learning").expect("name"),
-    )
-    .await
-    .expect("tenant");
+    let base = serve(&db, store::Objects::in_memory()).await;
+    let t = acme(&db).await;
     people(&db, t.id, &[("ada@acme.test", Role::Admin)]).await;
 
     let (_admin_driver, admin) = browser().await;

@@ -68,7 +68,9 @@ impl Shown {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.word() == s)
+        Self::ALL
+            .into_iter()
+            .find(|x| x.word().eq_ignore_ascii_case(s))
     }
 }
 
@@ -76,7 +78,7 @@ impl Shown {
 pub fn status_filter(raw: Option<&str>, default: Option<Shown>) -> Result<Option<Shown>, WebError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(default),
-        Some("all") => Ok(None),
+        Some(s) if s.eq_ignore_ascii_case("all") => Ok(None),
         Some(s) => Shown::parse(s).map(Some).ok_or_else(|| {
             WebError::BadRequest(
                 "status must be one of draft, approved, rejected, superseded or all".into(),
@@ -356,6 +358,11 @@ mod tests {
         assert_eq!(
             status_filter(Some("superseded"), None).ok(),
             Some(Some(Shown::Superseded))
+        );
+        assert_eq!(
+            status_filter(Some("APPROVED"), None).ok(),
+            Some(Some(Shown::Approved)),
+            "the stored word works too"
         );
         assert!(status_filter(Some("DRAFT'--"), None).is_err());
     }
