@@ -121,7 +121,7 @@ struct Seeded {
 }
 
 async fn seed(db: &TestDatabase, objects: store::Objects) -> Seeded {
-    let t = acme(&db).await;
+    let t = acme(db).await;
     let ids = people(
         db,
         t.id,
