@@ -1,0 +1,3 @@
+//! Course exports: bytes in, bytes out. No database, no async.
+
+pub mod pdf;
