@@ -502,3 +502,180 @@ console.log("runtime ok");
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The unzipped package and a launcher page beside it in a scratch folder; the launcher makes
+/// npm's scorm-again the LMS (`window.API`), opens one SCO in a frame, drives it as `mode` says,
+/// and prints what the runtime recorded.
+fn scorm_again_run(
+    dir: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    sco: &str,
+    mode: &str,
+) -> serde_json::Value {
+    let js = std::env::var("SCORM_AGAIN_JS").unwrap_or_else(|_| {
+        panic!(
+            "SCORM_AGAIN_JS is not set. scripts/test fetches scorm-again from npm and sets it; to \
+             run this test alone: SCORM_AGAIN_JS=$(scripts/scorm-again) cargo nextest run -p \
+             export -E 'test(scorm_again)'"
+        )
+    });
+    std::fs::copy(&js, dir.join("scorm-again.js")).expect("copy scorm-again");
+    for (path, data) in files {
+        let to = dir.join("pkg").join(path);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&to, data).expect("write package file");
+    }
+    std::fs::write(dir.join("launcher.html"), LAUNCHER).expect("launcher");
+    let url = format!(
+        "file://{}?sco={sco}&mode={mode}",
+        dir.join("launcher.html").display()
+    );
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("Debian's chromium is installed");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let json = dom
+        .split("<pre id=\"out\">")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_else(|| {
+            panic!(
+                "no result in the DOM: {dom}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let json = json
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+const LAUNCHER: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><script src="scorm-again.js"></script></head>
+<body><pre id="out">pending</pre><iframe id="f" style="width:800px;height:600px"></iframe>
+<script>
+var log = [];
+var q = new URLSearchParams(location.search);
+var sco = q.get("sco"), mode = q.get("mode");
+var api = new Scorm12API({ logLevel: 5, autocommit: false });
+["LMSInitialize", "LMSFinish", "LMSCommit", "LMSGetValue", "LMSSetValue"].forEach(function (n) {
+  var orig = api[n].bind(api);
+  api[n] = function (a, b) {
+    var r = orig(a, b);
+    log.push([n, a === undefined ? null : String(a), b === undefined ? null : String(b), String(r), String(api.LMSGetLastError())]);
+    return r;
+  };
+});
+window.API = api;
+function report() {
+  document.getElementById("out").textContent = JSON.stringify({
+    log: log, status: api.cmi.core.lesson_status, raw: String(api.cmi.core.score.raw),
+    min: String(api.cmi.core.score.min), max: String(api.cmi.core.score.max),
+    // cmi.core.exit is write-only, so its last value set is read from the log.
+    exit: log.filter(function (c) { return c[0] === "LMSSetValue" && c[1] === "cmi.core.exit"; })
+      .map(function (c) { return c[2]; }).pop(),
+    suspend: api.cmi.suspend_data });
+}
+var f = document.getElementById("f"), started = false;
+f.onload = function () {
+  if (started) { return; }
+  started = true;
+  var d = f.contentDocument;
+  setTimeout(function () {
+    if (mode === "end") { d.getElementById("sco-end").scrollIntoView(); }
+    setTimeout(function () {
+      if (mode === "end") { d.getElementById("sco-finish").click(); }
+      if (mode === "pass" || mode === "fail") {
+        var key = JSON.parse(d.getElementById("sco-key").textContent);
+        key.forEach(function (k, i) {
+          var pick = mode === "pass" ? k : (k + 1) % 4;
+          d.querySelector('input[name="q' + i + '"][value="' + pick + '"]').checked = true;
+        });
+        d.querySelector('#sco-quiz button[type="submit"]').click();
+      }
+      if (mode === "leave") { f.src = "about:blank"; }
+      setTimeout(report, 500);
+    }, 500);
+  }, 500);
+};
+f.src = "pkg/" + sco;
+</script></body></html>
+"#;
+
+fn calls(run: &serde_json::Value, name: &str) -> usize {
+    run["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter(|c| c[0] == name)
+        .count()
+}
+
+/// A real SCORM 1.2 runtime, npm's scorm-again, as the LMS in headless Chromium.
+#[test]
+fn scorm_again_tracks_lessons_and_quizzes() {
+    let files = unzip(&scorm12(&package()));
+    let base = scratch("scorm-again");
+    let run = |sco: &str, mode: &str| {
+        let dir = base.join(format!("{}-{mode}", sco.replace('/', "-")));
+        std::fs::create_dir_all(&dir).expect("dir");
+        scorm_again_run(&dir, &files, sco, mode)
+    };
+    for (sco, mode, status, exit) in [
+        ("sco/lesson-001.html", "end", "completed", ""),
+        ("sco/project-001.html", "end", "completed", ""),
+        ("sco/lesson-001.html", "leave", "incomplete", "suspend"),
+        ("sco/quiz-001.html", "pass", "passed", ""),
+        ("sco/quiz-001.html", "fail", "failed", ""),
+    ] {
+        let r = run(sco, mode);
+        assert_eq!(r["status"], status, "{sco} {mode}: {r}");
+        assert_eq!(r["exit"], exit, "{sco} {mode}: {r}");
+        assert_eq!(calls(&r, "LMSInitialize"), 1, "{r}");
+        assert_eq!(calls(&r, "LMSFinish"), 1, "{r}");
+        assert!(calls(&r, "LMSCommit") >= 1, "{r}");
+        for c in r["log"].as_array().expect("log") {
+            assert_eq!(c[4], "0", "the runtime reports an error for {c}");
+        }
+        if mode == "pass" {
+            assert_eq!(
+                (&r["raw"], &r["min"], &r["max"]),
+                (&"100".into(), &"0".into(), &"100".into()),
+                "{r}"
+            );
+        }
+        if mode == "pass" || mode == "fail" {
+            // Score first, then the status, then commit and finish, last.
+            let log = r["log"].as_array().expect("log");
+            let at = |pred: &dyn Fn(&serde_json::Value) -> bool| {
+                log.iter().position(pred).unwrap_or_else(|| panic!("{r}"))
+            };
+            let raw = at(&|c| c[0] == "LMSSetValue" && c[1] == "cmi.core.score.raw");
+            let max = at(&|c| c[0] == "LMSSetValue" && c[1] == "cmi.core.score.max");
+            let graded = at(&|c| c[0] == "LMSSetValue" && c[2] == status);
+            let commit = at(&|c| c[0] == "LMSCommit" && c[1] == "");
+            assert!(raw < max && max < graded && graded < commit, "{r}");
+            assert_eq!(log.last().map(|c| &c[0]), Some(&"LMSFinish".into()), "{r}");
+        }
+        if mode == "fail" {
+            assert_eq!(r["raw"], "0", "{r}");
+        }
+        if mode == "leave" {
+            assert!(
+                r["suspend"].as_str().expect("suspend").starts_with("y="),
+                "{r}"
+            );
+        }
+    }
+}
