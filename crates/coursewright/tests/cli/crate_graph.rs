@@ -150,12 +150,13 @@ fn web_never_depends_on_llm_or_generate() {
             "generate depends on domain and llm only, not {other}"
         );
     }
+    // Exports are bytes in, bytes out: no database, no async, no HTTP.
     let export = closure(&meta, "export", Edges::WithTests, &[]);
     assert!(
         export.contains("domain") && export.contains("typst"),
         "{export:?}"
     );
-    for io in ["db", "sqlx", "tokio", "axum", "reqwest"] {
+    for io in ["db", "sqlx", "tokio", "axum", "reqwest", "app", "web"] {
         assert!(
             !export.contains(io),
             "export is bytes in, bytes out: it must not depend on {io}"
