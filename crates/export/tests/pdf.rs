@@ -6,56 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use domain::CoursePackage;
-use domain::offline;
-use domain::package::{Part, PartKind, PartStatus, build};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
+mod common;
 
-fn part(kind: PartKind, ref_id: &str, body: &impl Serialize) -> Part {
-    let body = serde_json::to_value(body).expect("body");
-    Part {
-        artifact_id: format!("{kind}-{ref_id}-1").to_lowercase(),
-        kind,
-        ref_id: ref_id.into(),
-        version: 1,
-        status: PartStatus::Approved,
-        prompt_version: None,
-        content_hash: hex::encode(Sha256::digest(domain::canonical_json(&body).as_bytes())),
-        body,
-    }
-}
+use domain::CoursePackage;
 
 /// A package as the offline drafter and the real builder make it.
 fn course(hours: u32) -> CoursePackage {
-    let brief: domain::Brief = serde_json::from_value(serde_json::json!({
-        "title": "Practical SQL for analysts",
-        "audience": "Business analysts new to databases",
-        "level": "beginner",
-        "timeBudgetHours": hours,
-        "teachingStyle": "hands-on",
-        "constraints": ["practical"]
-    }))
-    .expect("brief");
-    let syllabus = offline::syllabus(&brief, "2026-01-01T00:00:00Z");
-    let mut parts = Vec::new();
-    for module in &syllabus.modules {
-        for planned in &module.lessons {
-            let lesson = offline::lesson(&syllabus, module, planned);
-            let quiz = offline::quiz(planned, &lesson);
-            parts.push(part(PartKind::Lesson, &planned.id, &lesson));
-            parts.push(part(PartKind::Quiz, &planned.id, &quiz));
-        }
-        parts.push(part(
-            PartKind::Project,
-            &module.id,
-            &offline::project(module),
-        ));
-    }
-    let syllabus = part(PartKind::Syllabus, "syllabus", &syllabus);
-    build("course-1", &syllabus, &parts, 3)
-        .expect("the package builds")
-        .package
+    common::offline_package(hours, |_| {})
 }
 
 fn exports_dir() -> PathBuf {

@@ -7,65 +7,19 @@ use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use domain::CoursePackage;
-use domain::content::{Brief, Lesson};
-use domain::offline;
-use domain::package::{Part, PartKind, PartStatus, build};
+use domain::content::Lesson;
 use export::checks::check_scorm12;
 use export::scorm12;
 
 const NASTY: &str = "<script>alert(1)</script> & \"quotes\" # [ ] $ @";
 
-fn part(kind: PartKind, ref_id: &str, body: &impl serde::Serialize) -> Part {
-    let body = serde_json::to_value(body).expect("body");
-    Part {
-        artifact_id: format!("{}-{ref_id}-1", kind.as_str().to_lowercase()),
-        kind,
-        ref_id: ref_id.into(),
-        version: 1,
-        status: PartStatus::Approved,
-        prompt_version: Some("offline@1".into()),
-        content_hash: format!("{:0>64}", ref_id.len()),
-        body,
-    }
-}
-
 /// A course drafted by the offline provider, built into a package; `tweak` may change the
 /// first lesson before building.
 fn package_with(tweak: impl Fn(&mut Lesson)) -> CoursePackage {
-    let brief: Brief = serde_json::from_value(serde_json::json!({
-        "title": "Practical SQL for analysts",
-        "audience": "Business analysts new to databases",
-        "level": "beginner",
-        "timeBudgetHours": 6,
-        "teachingStyle": "hands-on",
-        "constraints": ["practical"]
-    }))
-    .expect("brief");
-    let syllabus = offline::syllabus(&brief, "2026-01-01T00:00:00Z");
-    let mut parts = Vec::new();
-    let mut first = true;
-    for module in &syllabus.modules {
-        for planned in &module.lessons {
-            let mut lesson = offline::lesson(&syllabus, module, planned);
-            if first {
-                tweak(&mut lesson);
-                first = false;
-            }
-            let quiz = offline::quiz(planned, &lesson);
-            parts.push(part(PartKind::Lesson, &planned.id, &lesson));
-            parts.push(part(PartKind::Quiz, &planned.id, &quiz));
-        }
-        parts.push(part(
-            PartKind::Project,
-            &module.id,
-            &offline::project(module),
-        ));
-    }
-    let syllabus = part(PartKind::Syllabus, "syllabus", &syllabus);
-    build("course-1", &syllabus, &parts, 3)
-        .expect("the offline course builds")
-        .package
+    common::offline_package(6, tweak)
 }
 
 fn package() -> CoursePackage {
