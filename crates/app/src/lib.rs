@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod authoring;
+pub mod exports;
 pub mod jobs;
 pub mod learning;
 pub mod people;

@@ -48,6 +48,25 @@ pub enum Command {
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Export a published course as a PDF book or a SCORM 1.2 package, for operators: any
+    /// version, no rate limit, audited like a download. Uses (and fills) the export cache.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The course's id.
+    #[arg(long)]
+    pub course: uuid::Uuid,
+    /// The version to export; the active one when omitted.
+    #[arg(long)]
+    pub version: Option<i32>,
+    /// pdf or scorm12.
+    #[arg(long, value_parser = ["pdf", "scorm12"])]
+    pub format: String,
+    /// Where to write the file (written whole, then moved into place).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

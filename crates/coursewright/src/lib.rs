@@ -90,6 +90,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     .await
             }
             Command::Audit(AuditCommand::Verify) => commands::admin::verify_audit(&config).await,
+            Command::Export(args) => commands::export::run(&config, args).await,
         }
     });
     match result {

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod audit;
 pub mod connect;
 pub mod courses;
+pub mod exports;
 pub mod ident;
 pub mod jobs;
 pub mod llm_cache;

@@ -152,6 +152,13 @@ pub const POLICY: &[TablePolicy] = &[
     append("courses"),
     // Workers renew their own row, remove it when they stop, and prune stale ones.
     read_write("worker_heartbeats"),
+    // Rendered exports: written once per (package hash, format, renderer), never changed.
+    append("package_exports"),
+    // The export rate limit's window: appended per export, pruned after a day.
+    TablePolicy {
+        delete: true,
+        ..append("export_requests")
+    },
 ];
 
 /// How the runtime role uses a function of the schema.

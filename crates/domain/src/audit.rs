@@ -72,6 +72,8 @@ actions! {
     PackagePublished => "PACKAGE_PUBLISHED",
     PackageArchived => "PACKAGE_ARCHIVED",
     EnrollmentCreated => "ENROLLMENT_CREATED",
+    PdfExported => "PDF_EXPORTED",
+    LmsExported => "LMS_EXPORTED",
 }
 
 impl fmt::Display for AuditAction {

@@ -51,6 +51,8 @@ pub struct WebConfig {
     /// A worker not heard from for this long counts as gone: staff pages then say that
     /// generation is paused.
     pub worker_stale: Duration,
+    /// Exports: 3 per person per course per 10 minutes, of packages up to 5 MB.
+    pub export_limits: app::exports::Limits,
 }
 
 impl Default for WebConfig {
@@ -64,6 +66,7 @@ impl Default for WebConfig {
             header_read_timeout: Duration::from_secs(10),
             max_body_bytes: 2 * 1024 * 1024,
             worker_stale: Duration::from_secs(60),
+            export_limits: app::exports::Limits::default(),
         }
     }
 }
@@ -185,6 +188,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control::courses::router())
         .merge(control::jobs::router())
         .merge(learner::player::api::router())
+        .merge(learner::exports::router())
         .merge(learner::player::pages::router())
         .merge(platform::tenants::router())
         .merge(platform::ops::router())

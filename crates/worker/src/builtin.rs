@@ -168,7 +168,7 @@ pub fn prune_job_runs() -> JobDefinition {
 pub fn prune_sessions() -> JobDefinition {
     JobDefinition {
         name: "prune-sessions",
-        description: "Delete expired sessions and stale login back-off counters",
+        description: "Delete expired sessions, stale login back-off counters and old export-limit rows",
         schedule: Schedule::Every(Duration::from_secs(3600)),
         lock_key: lock_keys::PRUNE_SESSIONS,
         timeout: Duration::from_secs(300),
@@ -176,7 +176,10 @@ pub fn prune_sessions() -> JobDefinition {
             Box::pin(async move {
                 let sessions = db::sessions::delete_expired(&ctx.pool).await?;
                 let throttle = db::throttle::prune_throttle(&ctx.pool).await?;
-                Ok(json!({ "sessions": sessions, "throttleRows": throttle }))
+                let exports = db::exports::prune_requests(&ctx.pool).await?;
+                Ok(
+                    json!({ "sessions": sessions, "throttleRows": throttle, "exportWindowRows": exports }),
+                )
             })
         }),
     }

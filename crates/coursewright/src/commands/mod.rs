@@ -4,6 +4,7 @@ pub mod admin;
 pub mod check;
 pub mod demo;
 pub mod engine;
+pub mod export;
 pub mod serve;
 pub mod worker;
 

@@ -2,11 +2,12 @@
 //! `/api/courses…`, the actions (build a package, publish or roll back, archive) as JSON and
 //! as pages, and the admin courses pages with a learner's-eye preview.
 
+use app::exports::{Format, Requester};
 use app::publishing::{self, Published};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use db::courses::{self, CourseSummary};
@@ -20,6 +21,7 @@ use crate::AppState;
 use crate::control::authoring::api::STAFF;
 use crate::control::authoring::pages::staff;
 use crate::kit::auth::Caller;
+use crate::kit::download;
 use crate::kit::error::WebError;
 use crate::kit::extract::{Form, Path};
 use crate::kit::pages::{JsonBlock, Layout, PageCtx, Stamp, render, stamp};
@@ -45,6 +47,22 @@ pub fn router() -> Router<AppState> {
         .route("/admin/courses/{course}/build", post(build_form))
         .route("/admin/courses/{course}/{version}", get(version_page))
         .route("/admin/courses/{course}/{version}/download", get(download))
+        .route(
+            "/admin/courses/{course}/{version}/export.pdf",
+            get(export_pdf),
+        )
+        .route(
+            "/admin/courses/{course}/{version}/export/scorm12.zip",
+            get(export_scorm12),
+        )
+        .route(
+            "/api/courses/{course}/{version}/export.pdf",
+            get(export_pdf),
+        )
+        .route(
+            "/api/courses/{course}/{version}/export/scorm12.zip",
+            get(export_scorm12),
+        )
         .route(
             "/admin/courses/{course}/{version}/publish",
             post(publish_form),
@@ -376,6 +394,31 @@ async fn download(
         json,
     )
         .into_response())
+}
+
+/// Any version of a course as a PDF book, for staff (the same cache, limit and audit as a
+/// learner's export).
+#[tracing::instrument(skip_all)]
+async fn export_pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<Response, WebError> {
+    let who = Requester::Staff(caller.actor(), version);
+    download::export(&state, who, course, Format::Pdf, &headers).await
+}
+
+/// Any version of a course as a SCORM 1.2 package, for staff.
+#[tracing::instrument(skip_all)]
+async fn export_scorm12(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((course, version)): Path<(Uuid, i32)>,
+) -> Result<Response, WebError> {
+    let who = Requester::Staff(caller.actor(), version);
+    download::export(&state, who, course, Format::Scorm12, &headers).await
 }
 
 #[tracing::instrument(skip_all)]

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod csrf;
+pub mod download;
 pub mod edge;
 pub mod error;
 pub mod extract;

@@ -260,6 +260,16 @@ fn ops() -> Vec<Op> {
             "One package version",
         ),
         op(
+            "get",
+            "/api/courses/{course}/{version}/export.pdf",
+            "One version as a PDF book",
+        ),
+        op(
+            "get",
+            "/api/courses/{course}/{version}/export/scorm12.zip",
+            "One version as a SCORM 1.2 package",
+        ),
+        op(
             "post",
             "/api/admin/courses/{course}/packages",
             "Build the next version",
@@ -284,6 +294,16 @@ fn ops() -> Vec<Op> {
             "get",
             "/api/learn/courses/{course}/lessons/{index}",
             "One lesson (1-based)",
+        ),
+        op(
+            "get",
+            "/api/learn/courses/{course}/export.pdf",
+            "The active version as a PDF book",
+        ),
+        op(
+            "get",
+            "/api/learn/courses/{course}/export/scorm12.zip",
+            "The active version as a SCORM 1.2 package",
         ),
         with_body(
             op("post", "/api/learn/enroll", "Enroll"),

@@ -5,6 +5,7 @@ mod auth;
 mod authoring;
 mod courses;
 mod editors;
+mod exports;
 mod guards;
 mod http;
 mod jobs;
