@@ -50,6 +50,7 @@ pub enum Command {
     Audit(AuditCommand),
     /// Export a published course as a PDF book or a SCORM 1.2 package, for operators: any
     /// version, no rate limit, audited like a download. Uses (and fills) the export cache.
+    #[command(disable_version_flag = true)]
     Export(ExportArgs),
 }
 
@@ -214,4 +215,18 @@ pub enum AuditCommand {
 /// Where relative defaults live.
 pub fn default_data_dir() -> PathBuf {
     PathBuf::from(".coursewright")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_subcommand_s_arguments_are_consistent() {
+        // clap checks a subcommand only when it is parsed; this checks them all at once
+        // (a `--version` of our own beside clap's, say).
+        Cli::command().debug_assert();
+    }
 }

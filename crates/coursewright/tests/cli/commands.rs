@@ -476,6 +476,7 @@ fn every_command_explains_itself() {
         vec!["tenant", "create", "--help"],
         vec!["user", "create", "--help"],
         vec!["audit", "verify", "--help"],
+        vec!["export", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().expect("run");
         assert!(out.status.success(), "{args:?}");
@@ -813,4 +814,106 @@ async fn the_demo_turns_a_submitted_brief_into_a_syllabus_with_its_own_worker() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stops_cleanly_on_sigterm(&mut child, "demo").await;
+}
+
+#[tokio::test]
+async fn export_writes_the_active_or_a_named_version_and_audits_it_without_an_actor() {
+    let app = test_support::TestApp::spawn().await;
+    let tenant = app.tenant("acme").await;
+    let (_, admin) = app.login_as_admin(&tenant).await;
+    let actor = test_support::actor_of(&admin);
+    let course = app
+        .approved_course(&actor, "Practical SQL", 2)
+        .await
+        .course_id;
+    app::publishing::build_package(&app.db.pool, &actor, course)
+        .await
+        .expect("build");
+    let dir = tempdir();
+    let objects = format!("file://{}", dir.join("objects").display());
+    let out = dir.join("course.pdf");
+    let export = |extra: &[&str]| {
+        let mut c = cw_db(&app.db);
+        c.env("OBJECT_STORE_URL", &objects)
+            .env("COURSEWRIGHT_DATA_DIR", &dir)
+            .args(["export", "--course", &course.to_string()])
+            .args(extra);
+        c.output().expect("run")
+    };
+
+    // Built but never published: there is no active version, so it must be named.
+    let refused = export(&["--format", "pdf", "--out", out.to_str().expect("path")]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).1.contains("not published"),
+        "{:?}",
+        text(&refused)
+    );
+    assert!(!out.exists(), "a refused export writes no file");
+
+    let ok = export(&[
+        "--version",
+        "1",
+        "--format",
+        "pdf",
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    let (stdout, stderr) = text(&ok);
+    assert!(ok.status.success(), "{stdout} {stderr}");
+    assert!(
+        stderr.contains("rendering the PDF [") && stderr.contains("100%"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("rendered"), "{stdout}");
+    let pdf = std::fs::read(&out).expect("the file");
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(stdout.contains(&store::content_hash(&pdf)), "{stdout}");
+
+    // Again: the same bytes, from the store this time.
+    let again = export(&[
+        "--version",
+        "1",
+        "--format",
+        "pdf",
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    assert!(
+        text(&again).0.contains("from the export cache"),
+        "{:?}",
+        text(&again)
+    );
+    assert_eq!(std::fs::read(&out).expect("the file"), pdf);
+
+    let zip = dir.join("course.zip");
+    let ok = export(&[
+        "--version",
+        "1",
+        "--format",
+        "scorm12",
+        "--out",
+        zip.to_str().expect("path"),
+    ]);
+    assert!(ok.status.success(), "{:?}", text(&ok));
+    export::checks::check_scorm12(&std::fs::read(&zip).expect("zip")).expect("checks");
+
+    let rows: Vec<(String, Option<uuid::Uuid>, serde_json::Value)> = sqlx::query_as(
+        "SELECT action, actor_id, metadata FROM audit_log
+         WHERE action IN ('PDF_EXPORTED', 'LMS_EXPORTED') ORDER BY id",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("audit");
+    let actions: Vec<_> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(actions, ["PDF_EXPORTED", "PDF_EXPORTED", "LMS_EXPORTED"]);
+    assert!(rows.iter().all(|r| r.1.is_none() && r.2["via"] == "cli"));
+    assert_eq!(
+        app.count("export_requests").await,
+        0,
+        "operators are not rate limited"
+    );
+
+    let bad = export(&["--format", "docx", "--out", "x"]);
+    assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown format");
 }
