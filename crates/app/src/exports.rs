@@ -332,6 +332,18 @@ pub async fn export(
     if let Some(a) = person {
         rows::count_export(&mut tx, t.tenant_id, a.user_id, course_id, format.as_str()).await?;
     }
+    if let Requester::Learner(a) = who {
+        crate::analytics::witnessed(
+            &mut tx,
+            &a,
+            course_id,
+            t.version,
+            None,
+            domain::analytics::EventType::ExportDownloaded,
+            None,
+        )
+        .await?;
+    }
     audit::record(
         &mut tx,
         AuditEvent::new(format.action(), "course_package", t.package_id)

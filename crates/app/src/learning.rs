@@ -8,7 +8,8 @@ use domain::{AuditAction, CoursePackage};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::{Actor, AppError};
+use crate::{Actor, AppError, analytics};
+use domain::analytics::EventType;
 
 pub fn not_published() -> AppError {
     AppError::NotFound("course not published".into())
@@ -25,6 +26,16 @@ pub async fn enroll(pool: &PgPool, actor: &Actor, course_id: Uuid) -> Result<boo
     let created =
         packages::insert_enrollment(&mut tx, actor.tenant_id, actor.user_id, course_id).await?;
     if let Some(id) = created {
+        analytics::witnessed(
+            &mut tx,
+            actor,
+            course_id,
+            version,
+            None,
+            EventType::Enrolled,
+            None,
+        )
+        .await?;
         audit::record(
             &mut tx,
             AuditEvent::new(AuditAction::EnrollmentCreated, "enrollment", id)
@@ -38,34 +49,48 @@ pub async fn enroll(pool: &PgPool, actor: &Actor, course_id: Uuid) -> Result<boo
     Ok(created.is_some())
 }
 
-/// Records a lesson of the active version as completed (or not). Idempotent; refused
-/// until the learner is enrolled.
+/// Records a lesson of the active version (its stable id and 1-based position) as
+/// completed (or not). Idempotent; refused until the learner is enrolled. A lesson that
+/// becomes completed writes a `lesson_completed` event with the progress.
 #[tracing::instrument(skip_all, fields(course = %course_id))]
 pub async fn record_progress(
     pool: &PgPool,
     actor: &Actor,
     course_id: Uuid,
-    lesson_id: &str,
+    lesson: (&str, usize),
     completed: bool,
     version: i32,
 ) -> Result<(), AppError> {
-    let enrolled = packages::set_progress(
-        pool,
+    let mut tx = pool.begin().await?;
+    let written = packages::set_progress(
+        &mut *tx,
         actor.tenant_id,
         actor.user_id,
         course_id,
-        lesson_id,
+        lesson.0,
         completed,
         version,
     )
     .await?;
-    if enrolled {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
+    if !written.enrolled {
+        return Err(AppError::Forbidden(
             "enroll in the course before recording progress".into(),
-        ))
+        ));
     }
+    if written.changed && completed {
+        analytics::witnessed(
+            &mut tx,
+            actor,
+            course_id,
+            version,
+            Some(lesson),
+            EventType::LessonCompleted,
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A graded submission: the stored attempt and, per question, whether it was right, the
@@ -135,8 +160,9 @@ pub async fn grade_quiz(
         })
         .collect();
     let score = results.iter().filter(|r| r["correct"] == true).count();
+    let mut tx = pool.begin().await?;
     let attempt = packages::insert_attempt(
-        pool,
+        &mut *tx,
         NewAttempt {
             tenant_id: actor.tenant_id,
             user_id: actor.user_id,
@@ -150,5 +176,35 @@ pub async fn grade_quiz(
     )
     .await?
     .ok_or_else(|| AppError::Forbidden("enroll in the course before taking its quizzes".into()))?;
+    let percent = domain::analytics::percent(
+        u32::try_from(score).unwrap_or(u32::MAX),
+        u32::try_from(results.len()).unwrap_or(u32::MAX),
+    );
+    let lesson = Some((lesson.lesson_id.as_str(), q.index));
+    let value = Some(i32::try_from(percent).unwrap_or(0));
+    let version = i32::try_from(q.package.version).unwrap_or(i32::MAX);
+    analytics::witnessed(
+        &mut tx,
+        actor,
+        q.course_id,
+        version,
+        lesson,
+        EventType::QuizAttempted,
+        value,
+    )
+    .await?;
+    if percent >= domain::analytics::QUIZ_PASS_PERCENT {
+        analytics::witnessed(
+            &mut tx,
+            actor,
+            q.course_id,
+            version,
+            lesson,
+            EventType::QuizPassed,
+            value,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(Graded { attempt, results })
 }

@@ -6,6 +6,7 @@
 //! [`domain::JobSpec`]) enqueued in the same transaction as the change that asks for it.
 
 pub mod admin;
+pub mod analytics;
 pub mod authoring;
 pub mod exports;
 pub mod jobs;

@@ -2,6 +2,7 @@
 //! or a transaction, so the caller decides what commits together.
 
 pub mod alerts;
+pub mod analytics;
 pub mod artifacts;
 pub mod audit;
 pub mod connect;

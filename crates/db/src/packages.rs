@@ -421,8 +421,17 @@ pub async fn is_enrolled(
     .await
 }
 
-/// Records a lesson as completed (or not) for an enrolled learner; false when the learner
-/// is not enrolled. The same write twice leaves one row.
+/// What a progress write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgressWrite {
+    /// False: the learner is not enrolled, and nothing was written.
+    pub enrolled: bool,
+    /// Whether the lesson's state changed (a repeat of the same state changes nothing).
+    pub changed: bool,
+}
+
+/// Records a lesson as completed (or not) for an enrolled learner. The same write twice
+/// leaves one row.
 pub async fn set_progress(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
@@ -431,8 +440,8 @@ pub async fn set_progress(
     lesson_id: &str,
     completed: bool,
     version: i32,
-) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query_scalar!(
+) -> Result<ProgressWrite, sqlx::Error> {
+    let r = sqlx::query!(
         r#"WITH enrolled AS (
                SELECT 1 FROM enrollments WHERE user_id = $2 AND course_id = $3 AND tenant_id = $1),
            written AS (
@@ -442,7 +451,8 @@ pub async fn set_progress(
                SET completed = EXCLUDED.completed, version = EXCLUDED.version, updated_at = clock_timestamp()
                WHERE lesson_progress.completed IS DISTINCT FROM EXCLUDED.completed
                RETURNING 1)
-           SELECT EXISTS (SELECT 1 FROM enrolled) AS "enrolled!""#,
+           SELECT EXISTS (SELECT 1 FROM enrolled) AS "enrolled!",
+                  EXISTS (SELECT 1 FROM written) AS "changed!""#,
         tenant_id,
         user_id,
         course_id,
@@ -452,7 +462,10 @@ pub async fn set_progress(
     )
     .fetch_one(db)
     .await?;
-    Ok(r)
+    Ok(ProgressWrite {
+        enrolled: r.enrolled,
+        changed: r.changed,
+    })
 }
 
 /// A learner's progress in one course.

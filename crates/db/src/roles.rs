@@ -159,6 +159,15 @@ pub const POLICY: &[TablePolicy] = &[
         delete: true,
         ..append("export_requests")
     },
+    // Raw learner events: insert-only (retention drops whole partitions, as the owner).
+    append("analytics_events"),
+    // Stored event ids for idempotent retries, pruned after a week.
+    TablePolicy {
+        delete: true,
+        ..append("analytics_event_ids")
+    },
+    // The ingest rate limit's per-minute counters: upserted and pruned.
+    read_write("analytics_ingest_windows"),
 ];
 
 /// How the runtime role uses a function of the schema.
@@ -178,6 +187,10 @@ pub const FUNCTIONS: &[(&str, FunctionUse)] = &[
     ("cw_claim_job", FunctionUse::Execute),
     ("cw_complete_job", FunctionUse::Execute),
     ("cw_fail_job", FunctionUse::Execute),
+    // Owner's rights: the scheduled analytics jobs keep monthly partitions ahead and drop
+    // expired ones, which the runtime role could not do itself.
+    ("cw_analytics_partitions", FunctionUse::Execute),
+    ("cw_analytics_drop_partitions", FunctionUse::Execute),
     ("reject_mutation", FunctionUse::Trigger),
     ("jobs_guard_update", FunctionUse::Trigger),
     ("artifacts_guard_update", FunctionUse::Trigger),

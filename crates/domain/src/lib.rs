@@ -1,6 +1,7 @@
 //! Pure types and rules of Coursewright. Nothing here does IO or is async, so every rule can be
 //! tested without a database and reused by the web, the worker and the CLI alike.
 
+pub mod analytics;
 pub mod audit;
 pub mod brief;
 pub mod content;

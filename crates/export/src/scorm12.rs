@@ -20,7 +20,7 @@ use domain::CoursePackage;
 use domain::content::{Lesson, Project, Quiz};
 
 /// The score, in percent, a quiz must reach to be `passed`.
-pub const MASTERY_SCORE: u32 = 80;
+pub const MASTERY_SCORE: u32 = domain::analytics::QUIZ_PASS_PERCENT;
 
 /// SCORM 1.2 allows `cmi.suspend_data` up to 4096 characters; we always stay below.
 pub const SUSPEND_DATA_MAX: usize = 4096;

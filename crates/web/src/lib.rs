@@ -146,6 +146,17 @@ async fn live_script() -> impl IntoResponse {
 }
 
 const MENU: &str = include_str!("../static/menu.js");
+const ANALYTICS: &str = include_str!("../static/analytics.js");
+
+async fn analytics_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        ANALYTICS,
+    )
+}
 const EDITOR: &str = include_str!("../static/editor.js");
 
 async fn editor_script() -> impl IntoResponse {
@@ -189,6 +200,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control::jobs::router())
         .merge(learner::player::api::router())
         .merge(learner::exports::router())
+        .merge(learner::analytics::router())
         .merge(learner::player::pages::router())
         .merge(platform::tenants::router())
         .merge(platform::ops::router())
@@ -198,6 +210,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/live.js", get(live_script))
         .route("/static/menu.js", get(menu_script))
         .route("/static/editor.js", get(editor_script))
+        .route("/static/analytics.js", get(analytics_script))
         .route_layer(middleware::from_fn(kit::metrics::track))
         .fallback(not_found);
 

@@ -22,7 +22,11 @@ pub mod lock_keys {
     pub const SEAL_AUDIT: i64 = 16_005;
     pub const SWEEP_ORPHAN_OBJECTS: i64 = 16_006;
     pub const CLOSE_ORPHANED_RUNS: i64 = 16_007;
+    pub const ANALYTICS_PARTITIONS: i64 = 16_008;
 }
+
+/// Months of raw-event partitions kept ready ahead of the current one.
+pub const ANALYTICS_MONTHS_AHEAD: i32 = 3;
 
 /// How old a RUNNING run with a free run lock must be before it is closed as `runner_lost`:
 /// longer than any built-in job's timeout, so that a run of a runner from before run locks
@@ -232,6 +236,26 @@ pub fn seal_audit() -> JobDefinition {
     }
 }
 
+/// Keeps the monthly partitions of raw analytics events ready ahead of time, so an event is
+/// never refused for want of one (the migration made the first months).
+pub fn analytics_partitions() -> JobDefinition {
+    JobDefinition {
+        name: "analytics-partitions",
+        description: "Create the monthly partitions of raw analytics events 3 months ahead",
+        schedule: Schedule::Every(Duration::from_secs(6 * 3600)),
+        lock_key: lock_keys::ANALYTICS_PARTITIONS,
+        timeout: Duration::from_secs(60),
+        run: Arc::new(|ctx: RunContext| {
+            Box::pin(async move {
+                let created =
+                    db::analytics::ensure_partitions_ahead(&ctx.pool, ANALYTICS_MONTHS_AHEAD)
+                        .await?;
+                Ok(json!({ "created": created }))
+            })
+        }),
+    }
+}
+
 /// Every built-in scheduled job; the orphan sweep over `objects` with `orphan_grace`.
 pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
     vec![
@@ -242,5 +266,6 @@ pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
         seal_audit(),
         sweep_orphan_objects(objects, orphan_grace),
         close_orphaned_runs(ORPHANED_RUN_MIN_AGE),
+        analytics_partitions(),
     ]
 }

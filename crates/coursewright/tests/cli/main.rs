@@ -2,6 +2,7 @@
 
 mod browser;
 mod browser_a11y;
+mod browser_analytics;
 mod browser_editors;
 mod browser_review;
 mod browser_users;

@@ -268,6 +268,7 @@ async fn emails_are_unique_across_tenants_and_stored_lower_case() {
     assert!(db::is_constraint(&err, "users_role_check"));
 }
 
+mod analytics;
 mod course_migration;
 mod functions;
 mod migrations;

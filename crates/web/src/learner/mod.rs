@@ -3,6 +3,7 @@
 //! reads these modules' source and fails if one names `app::publishing`, `app::authoring` or
 //! the control plane).
 
+pub mod analytics;
 pub mod exports;
 pub mod hot;
 pub mod packages;

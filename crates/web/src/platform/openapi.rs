@@ -306,6 +306,14 @@ fn ops() -> Vec<Op> {
             "The active version as a SCORM 1.2 package",
         ),
         with_body(
+            op(
+                "post",
+                "/api/analytics/event",
+                "A batch of browser events (write-only)",
+            ),
+            body::<crate::learner::analytics::Batch>,
+        ),
+        with_body(
             op("post", "/api/learn/enroll", "Enroll"),
             body::<player::EnrollBody>,
         ),

@@ -1,5 +1,6 @@
 //! Integration tests of the web crate: the real router over HTTP on a fresh database each.
 
+mod analytics;
 mod audit;
 mod auth;
 mod authoring;

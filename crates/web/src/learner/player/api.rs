@@ -193,12 +193,13 @@ async fn record_progress(
             "enroll in the course before recording progress".into(),
         ));
     }
-    let (_, lesson_id) = resolve_lesson(&loaded.package, b.lesson_id.as_deref(), b.lesson_index)?;
+    let (index, lesson_id) =
+        resolve_lesson(&loaded.package, b.lesson_id.as_deref(), b.lesson_index)?;
     mark(
         &state,
         &caller,
         b.course_id,
-        &lesson_id,
+        (&lesson_id, index),
         b.completed,
         view.active.version,
     )

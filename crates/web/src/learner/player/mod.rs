@@ -56,7 +56,7 @@ pub(crate) async fn mark(
     state: &AppState,
     caller: &Caller,
     course_id: Uuid,
-    lesson_id: &str,
+    lesson: (&str, usize),
     completed: bool,
     version: i32,
 ) -> Result<(), WebError> {
@@ -64,7 +64,7 @@ pub(crate) async fn mark(
         &state.pool,
         &caller.actor(),
         course_id,
-        lesson_id,
+        lesson,
         completed,
         version,
     )

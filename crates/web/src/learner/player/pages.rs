@@ -330,7 +330,7 @@ async fn complete_form(
         &state,
         &caller,
         course_id,
-        &lesson.lesson_id,
+        (&lesson.lesson_id, index),
         completed,
         view.active.version,
     )

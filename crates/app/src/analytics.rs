@@ -1,0 +1,324 @@
+//! Learner analytics, part one: events. The browser sends what only it knows (views, time
+//! on a lesson) in batches; the server records what it witnesses (enrollments, completions,
+//! quiz attempts and passes, exports) itself, in the transaction of the action, so those
+//! can be neither forged nor lost. Analytics observe only: nothing here changes content,
+//! packages or pointers.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use db::analytics::{self as rows, NewEvent};
+use db::{PgPool, Postgres, Transaction};
+use domain::analytics::{EventType, MAX_BATCH, MAX_HEARTBEAT_SECONDS};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Actor, AppError};
+
+/// Batches one person may send per minute.
+pub const BATCHES_PER_MINUTE: i32 = 120;
+/// How far in the past a client's `occurredAt` may lie (a tab that slept, a retry).
+pub const MAX_EVENT_AGE: time::Duration = time::Duration::hours(24);
+/// How far ahead of the server's clock a client's `occurredAt` may run.
+pub const MAX_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+
+/// Fields that would name who sent an event: the session says that, never the body.
+const IDENTITY_FIELDS: &[&str] = &[
+    "userId",
+    "user",
+    "user_id",
+    "tenantId",
+    "tenant",
+    "tenant_id",
+];
+const EVENT_FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "courseId",
+    "lessonIndex",
+    "seconds",
+    "occurredAt",
+];
+
+/// One event of a batch that was not stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejected {
+    /// Its position in the batch, from 0.
+    pub index: usize,
+    pub id: Option<String>,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ingested {
+    /// Events stored now.
+    pub accepted: usize,
+    /// Events whose id was stored before (a retried batch): nothing stored again.
+    pub duplicates: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+fn reject(
+    index: usize,
+    id: Option<&str>,
+    code: &'static str,
+    message: impl Into<String>,
+) -> Rejected {
+    Rejected {
+        index,
+        id: id.map(str::to_owned),
+        code,
+        message: message.into(),
+    }
+}
+
+fn names_identity(o: &Map<String, Value>) -> Option<&str> {
+    IDENTITY_FIELDS.iter().copied().find(|f| o.contains_key(*f))
+}
+
+/// Stores a batch from the browser of `actor`: each event is checked on its own (an
+/// unknown type, a course not published in the caller's tenant, a lesson the active version
+/// lacks reject that event and keep the rest); a batch that is not `{"events": [...]}` with
+/// 1 to 100 events, or that names a user or tenant anywhere, is refused whole and stores
+/// nothing. Events whose ids were stored before are counted as duplicates.
+#[tracing::instrument(skip_all, fields(user = %actor.user_id))]
+pub async fn ingest(pool: &PgPool, actor: &Actor, body: &Value) -> Result<Ingested, AppError> {
+    let top = body
+        .as_object()
+        .ok_or_else(|| AppError::Invalid("send a JSON object: {\"events\": [...]}".into()))?;
+    if let Some(f) = names_identity(top) {
+        return Err(AppError::Invalid(format!(
+            "{f}: who sends events comes from the session; a batch may not name a user or tenant"
+        )));
+    }
+    if let Some(k) = top.keys().find(|k| *k != "events") {
+        return Err(AppError::Invalid(format!(
+            "{k}: unknown field; a batch holds only events"
+        )));
+    }
+    let events = top
+        .get("events")
+        .and_then(Value::as_array)
+        .ok_or_else(|| AppError::Invalid("events: required, a list of events".into()))?;
+    if events.is_empty() || events.len() > MAX_BATCH {
+        return Err(AppError::Invalid(format!(
+            "events: send 1 to {MAX_BATCH} events in a batch, not {}",
+            events.len()
+        )));
+    }
+    if let Some((i, f)) = events
+        .iter()
+        .enumerate()
+        .find_map(|(i, e)| e.as_object().and_then(names_identity).map(|f| (i, f)))
+    {
+        return Err(AppError::Invalid(format!(
+            "events[{i}].{f}: who sends events comes from the session; a batch may not name a user or tenant"
+        )));
+    }
+
+    let (batches, left) = rows::count_batch(pool, actor.user_id).await?;
+    if batches > BATCHES_PER_MINUTE {
+        return Err(AppError::RateLimited {
+            retry_after: Duration::from_secs_f64(left.max(1.0)),
+        });
+    }
+
+    let now = OffsetDateTime::now_utc();
+    let mut courses: HashMap<Uuid, Option<(i32, Vec<String>)>> = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut rejected = Vec::new();
+    let mut keep = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        match check(pool, actor, e, now, &mut courses).await? {
+            Ok(ev) if !seen.insert(ev.id) => rejected.push(reject(
+                i,
+                Some(&ev.id.to_string()),
+                "duplicate_id",
+                "this id is already in the batch",
+            )),
+            Ok(ev) => keep.push(ev),
+            Err((code, message)) => {
+                let id = e.get("id").and_then(Value::as_str);
+                rejected.push(reject(i, id, code, message));
+            }
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let stored = rows::insert(&mut tx, &keep).await?;
+    tx.commit().await?;
+    metrics::counter!("analytics_events_ingested_total").increment(stored.len() as u64);
+    Ok(Ingested {
+        accepted: stored.len(),
+        duplicates: keep.len() - stored.len(),
+        rejected,
+    })
+}
+
+type Check = Result<NewEvent, (&'static str, String)>;
+
+/// One event of a batch, checked against the caller's tenant's active packages.
+async fn check(
+    pool: &PgPool,
+    actor: &Actor,
+    e: &Value,
+    now: OffsetDateTime,
+    courses: &mut HashMap<Uuid, Option<(i32, Vec<String>)>>,
+) -> Result<Check, AppError> {
+    let Some(o) = e.as_object() else {
+        return Ok(Err(("bad_event", "an event is a JSON object".into())));
+    };
+    if let Some(k) = o.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
+        return Ok(Err(("unknown_field", format!("{k}: unknown field"))));
+    }
+    let Some(id) = o
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+    else {
+        return Ok(Err((
+            "bad_id",
+            "id: required, a UUID the client makes".into(),
+        )));
+    };
+    let name = o.get("type").and_then(Value::as_str).unwrap_or_default();
+    let Some(kind) = EventType::parse(name) else {
+        return Ok(Err((
+            "unknown_type",
+            format!("type: {name:?} is not an event type"),
+        )));
+    };
+    if !kind.from_client() {
+        return Ok(Err((
+            "server_recorded",
+            format!("type: {name} is recorded by the server with the action itself"),
+        )));
+    }
+    let Some(course_id) = o
+        .get("courseId")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+    else {
+        return Ok(Err(("unknown_course", "courseId: required, a UUID".into())));
+    };
+    if let std::collections::hash_map::Entry::Vacant(slot) = courses.entry(course_id) {
+        slot.insert(rows::active_lessons(pool, actor.tenant_id, course_id).await?);
+    }
+    let Some(Some((version, lessons))) = courses.get(&course_id) else {
+        return Ok(Err((
+            "unknown_course",
+            "courseId: no published course of yours has this id".into(),
+        )));
+    };
+    let index = o.get("lessonIndex");
+    let lesson = match (kind.about_a_lesson(), index) {
+        (false, None) => None,
+        (false, Some(_)) => {
+            return Ok(Err((
+                "unknown_lesson",
+                format!("lessonIndex: {name} is not about a lesson"),
+            )));
+        }
+        (true, i) => {
+            let Some(n) = i
+                .and_then(Value::as_u64)
+                .filter(|n| (1..=lessons.len() as u64).contains(n))
+            else {
+                return Ok(Err((
+                    "unknown_lesson",
+                    format!(
+                        "lessonIndex: this course has lessons 1 to {}",
+                        lessons.len()
+                    ),
+                )));
+            };
+            Some((lessons[n as usize - 1].clone(), n as i32))
+        }
+    };
+    let seconds = o.get("seconds");
+    let value = match (kind, seconds) {
+        (EventType::LessonTime, Some(s)) => match s
+            .as_i64()
+            .filter(|s| (1..=MAX_HEARTBEAT_SECONDS).contains(s))
+        {
+            Some(s) => Some(s as i32),
+            None => {
+                return Ok(Err((
+                    "bad_seconds",
+                    format!("seconds: a whole number from 1 to {MAX_HEARTBEAT_SECONDS}"),
+                )));
+            }
+        },
+        (EventType::LessonTime, None) => {
+            return Ok(Err((
+                "bad_seconds",
+                "seconds: required for lesson_time".into(),
+            )));
+        }
+        (_, Some(_)) => {
+            return Ok(Err((
+                "bad_seconds",
+                "seconds: only lesson_time carries seconds".into(),
+            )));
+        }
+        (_, None) => None,
+    };
+    let occurred_at = match o.get("occurredAt") {
+        None => now,
+        Some(t) => {
+            let parsed = t.as_str().and_then(|s| {
+                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+            });
+            match parsed {
+                Some(t) if t >= now - MAX_EVENT_AGE && t <= now + MAX_CLOCK_SKEW => t,
+                _ => {
+                    return Ok(Err((
+                        "bad_time",
+                        "occurredAt: an RFC 3339 time within the last 24 hours".into(),
+                    )));
+                }
+            }
+        }
+    };
+    Ok(Ok(NewEvent {
+        id,
+        tenant_id: actor.tenant_id,
+        user_id: actor.user_id,
+        course_id,
+        version: *version,
+        lesson,
+        kind: kind.as_str(),
+        value,
+        occurred_at,
+    }))
+}
+
+/// An event the server witnessed, written in `tx` with the action it records.
+pub(crate) async fn witnessed(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    course_id: Uuid,
+    version: i32,
+    lesson: Option<(&str, usize)>,
+    kind: EventType,
+    value: Option<i32>,
+) -> Result<(), AppError> {
+    let event = NewEvent {
+        id: Uuid::new_v4(),
+        tenant_id: actor.tenant_id,
+        user_id: actor.user_id,
+        course_id,
+        version,
+        lesson: lesson.map(|(id, n)| (id.to_owned(), i32::try_from(n).unwrap_or(i32::MAX))),
+        kind: kind.as_str(),
+        value,
+        occurred_at: OffsetDateTime::now_utc(),
+    };
+    rows::insert(tx, std::slice::from_ref(&event)).await?;
+    Ok(())
+}

@@ -1,0 +1,443 @@
+//! Analytics events over HTTP: batches from the browser, validated one by one, idempotent
+//! by id, named by the session only; and the events the server records with the actions it
+//! witnesses, in the same transaction.
+
+use domain::Role;
+use reqwest::Client;
+use serde_json::{Value, json};
+use test_support::actor_of;
+use uuid::Uuid;
+
+use crate::support::{TestApp, error_of};
+
+struct Fixture {
+    app: TestApp,
+    admin: Client,
+    learner: Client,
+    learner_id: Uuid,
+    course: Uuid,
+    /// Another tenant's published course.
+    foreign: Uuid,
+}
+
+async fn publish(app: &TestApp, admin: &Client, course: Uuid) {
+    for path in [
+        format!("/api/admin/courses/{course}/packages"),
+        format!("/api/admin/courses/{course}/versions/1/publish"),
+    ] {
+        let res = app
+            .csrf_post(admin, &path)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("request");
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+    }
+}
+
+async fn fixture() -> Fixture {
+    let app = TestApp::spawn().await;
+    let acme = app.tenant("acme").await;
+    let (admin, admin_user) = app.signed_in(&acme, "admin@acme.test", Role::Admin).await;
+    let (learner, learner_user) = app
+        .signed_in(&acme, "learner@acme.test", Role::Learner)
+        .await;
+    let course = app
+        .approved_course(&actor_of(&admin_user), "Practical SQL", 2)
+        .await
+        .course_id;
+    publish(&app, &admin, course).await;
+    let globex = app.tenant("globex").await;
+    let (gadmin, gadmin_user) = app
+        .signed_in(&globex, "admin@globex.test", Role::Admin)
+        .await;
+    let foreign = app
+        .approved_course(&actor_of(&gadmin_user), "Globex onboarding", 1)
+        .await
+        .course_id;
+    publish(&app, &gadmin, foreign).await;
+    Fixture {
+        app,
+        admin,
+        learner,
+        learner_id: learner_user.id,
+        course,
+        foreign,
+    }
+}
+
+impl Fixture {
+    async fn send(&self, body: &Value) -> reqwest::Response {
+        self.app
+            .csrf_post(&self.learner, "/api/analytics/event")
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.app
+            .csrf_post(&self.learner, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// (type, lesson index, value) of every stored event, in a stable order.
+    async fn events(&self) -> Vec<(String, Option<i32>, Option<i32>)> {
+        sqlx::query_as(
+            "SELECT type, lesson_index, value FROM analytics_events
+             ORDER BY received_at, type, lesson_index NULLS FIRST, value NULLS FIRST",
+        )
+        .fetch_all(&self.app.db.pool)
+        .await
+        .expect("events")
+    }
+
+    async fn count(&self, kind: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM analytics_events WHERE type = $1")
+            .bind(kind)
+            .fetch_one(&self.app.db.pool)
+            .await
+            .expect("count")
+    }
+}
+
+fn event(kind: &str, course: Uuid, extra: Value) -> Value {
+    let mut e = json!({ "id": Uuid::new_v4(), "type": kind, "courseId": course });
+    if let (Some(o), Some(x)) = (e.as_object_mut(), extra.as_object()) {
+        o.extend(x.clone());
+    }
+    e
+}
+
+#[tokio::test]
+async fn a_batch_keeps_its_good_events_rejects_the_rest_by_name_and_a_retry_stores_nothing_twice() {
+    let f = fixture().await;
+    let c = f.course;
+    let two_days_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let batch = json!({ "events": [
+        event("course_viewed", c, json!({})),
+        event("lesson_viewed", c, json!({ "lessonIndex": 1 })),
+        event("lesson_time", c, json!({ "lessonIndex": 1, "seconds": 15 })),
+        event("page_viewed", c, json!({})),
+        event("enrolled", c, json!({})),
+        event("course_viewed", f.foreign, json!({})),
+        event("lesson_viewed", c, json!({ "lessonIndex": 99 })),
+        event("lesson_time", c, json!({ "lessonIndex": 1 })),
+        { "id": "not-a-uuid", "type": "course_viewed", "courseId": c },
+        event("course_viewed", c, json!({ "occurredAt": two_days_ago })),
+        event("course_viewed", c, json!({ "colour": "blue" })),
+    ]});
+    let res = f.send(&batch).await;
+    assert_eq!(res.status(), 200);
+    let answer: Value = res.json().await.expect("json");
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    assert_eq!(answer["duplicates"], 0);
+    let codes: Vec<(u64, &str)> = answer["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_u64().expect("index"),
+                r["code"].as_str().expect("code"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (3, "unknown_type"),
+            (4, "server_recorded"),
+            (5, "unknown_course"),
+            (6, "unknown_lesson"),
+            (7, "bad_seconds"),
+            (8, "bad_id"),
+            (9, "bad_time"),
+            (10, "unknown_field"),
+        ]
+    );
+    assert_eq!(
+        f.events().await,
+        [
+            ("course_viewed".into(), None, None),
+            ("lesson_time".into(), Some(1), Some(15)),
+            ("lesson_viewed".into(), Some(1), None),
+        ]
+    );
+    let (user, tenant_ok): (Uuid, bool) = sqlx::query_as(
+        "SELECT user_id, bool_and(tenant_id = (SELECT tenant_id FROM users WHERE id = user_id))
+         FROM analytics_events GROUP BY user_id",
+    )
+    .fetch_one(&f.app.db.pool)
+    .await
+    .expect("who");
+    assert_eq!(
+        (user, tenant_ok),
+        (f.learner_id, true),
+        "the session names who sent them"
+    );
+
+    // The same batch again (a retry after a lost answer) stores nothing.
+    let again: Value = f.send(&batch).await.json().await.expect("json");
+    assert_eq!(
+        (again["accepted"].clone(), again["duplicates"].clone()),
+        (json!(0), json!(3))
+    );
+    assert_eq!(f.events().await.len(), 3);
+    // One id twice in a batch: the second is refused.
+    let e = event("course_viewed", c, json!({}));
+    let answer: Value = f
+        .send(&json!({ "events": [e, e] }))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["accepted"], 1);
+    assert_eq!(answer["rejected"][0]["code"], "duplicate_id");
+}
+
+#[tokio::test]
+async fn a_batch_that_names_a_user_or_breaks_its_shape_is_refused_whole() {
+    let f = fixture().await;
+    let c = f.course;
+    let good = event("course_viewed", c, json!({}));
+    let refused = [
+        json!({ "userId": Uuid::new_v4(), "events": [good] }),
+        json!({ "events": [good, event("course_viewed", c, json!({ "userId": f.learner_id }))] }),
+        json!({ "events": [event("course_viewed", c, json!({ "tenantId": Uuid::new_v4() }))] }),
+        json!({ "events": [] }),
+        json!({ "events": (0..101).map(|_| event("course_viewed", c, json!({}))).collect::<Vec<_>>() }),
+        json!({ "events": good }),
+        json!([good]),
+        json!({ "events": [good], "extra": 1 }),
+    ];
+    for body in refused {
+        let (status, code, message) = error_of(f.send(&body).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "validation_failed"),
+            "{body}: {message}"
+        );
+    }
+    assert!(
+        f.events().await.is_empty(),
+        "a refused batch stores nothing"
+    );
+
+    // A NUL, a body over the limit, no session, another method.
+    let res = f
+        .app
+        .csrf_post(&f.learner, "/api/analytics/event")
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"events":[{{"id":"{}","type":"course_viewed\u0000","courseId":"{c}"}}]}}"#,
+            Uuid::new_v4()
+        ))
+        .send()
+        .await
+        .expect("request");
+    let (status, _, _) = error_of(res).await;
+    assert!(status == 400 || status == 422, "{status}");
+    let big =
+        json!({ "events": [event("course_viewed", c, json!({ "pad": "x".repeat(1 << 20) }))] });
+    let (status, code, _) = error_of(f.send(&big).await).await;
+    assert_eq!((status, code.as_str()), (413, "payload_too_large"));
+    let anonymous = f.app.new_client();
+    let res = f
+        .app
+        .csrf_post(&anonymous, "/api/analytics/event")
+        .json(&json!({ "events": [good] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(error_of(res).await.0, 401);
+    let res = f
+        .learner
+        .get(f.app.url("/api/analytics/event"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 405, "write-only");
+    assert!(
+        res.headers()["allow"]
+            .to_str()
+            .expect("allow")
+            .contains("POST")
+    );
+    assert!(f.events().await.is_empty());
+
+    // Past 120 batches in a minute: 429 with Retry-After, nothing stored.
+    sqlx::query(
+        "INSERT INTO analytics_ingest_windows (user_id, window_start, batches)
+         VALUES ($1, date_trunc('minute', now()), 120)
+         ON CONFLICT (user_id, window_start) DO UPDATE SET batches = 120",
+    )
+    .bind(f.learner_id)
+    .execute(&f.app.db.pool)
+    .await
+    .expect("fill the window");
+    let res = f.send(&json!({ "events": [good] })).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .expect("h")
+        .parse()
+        .expect("secs");
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(error_of(res).await.0, 429);
+    assert!(f.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_server_records_what_it_witnesses_with_the_action_and_only_then() {
+    let f = fixture().await;
+    let c = f.course;
+    // Refused actions record nothing.
+    let res = f
+        .post(
+            "/api/learn/quiz-attempts",
+            json!({ "courseId": c, "lessonIndex": 1, "answers": [0, 0, 0] }),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert!(f.events().await.is_empty());
+
+    assert_eq!(
+        f.post("/api/learn/enroll", json!({ "courseId": c }))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        f.post("/api/learn/enroll", json!({ "courseId": c }))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        f.count("enrolled").await,
+        1,
+        "a repeated enrollment is not a second one"
+    );
+
+    for completed in [true, true, false, true] {
+        let res = f
+            .post(
+                "/api/learn/progress",
+                json!({ "courseId": c, "lessonIndex": 1, "completed": completed }),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(
+        f.count("lesson_completed").await,
+        2,
+        "each time it becomes completed"
+    );
+
+    // The answers, as staff see them.
+    let package: Value = f
+        .admin
+        .get(f.app.url(&format!("/api/courses/{c}/1")))
+        .send()
+        .await
+        .expect("package")
+        .json()
+        .await
+        .expect("json");
+    let questions = package["package"]["quizzes"][0]["questions"]
+        .as_array()
+        .or_else(|| package["quizzes"][0]["questions"].as_array())
+        .unwrap_or_else(|| panic!("quiz questions in {package}"))
+        .clone();
+    let right: Vec<u64> = questions
+        .iter()
+        .map(|q| q["correctIndex"].as_u64().expect("i"))
+        .collect();
+    let wrong: Vec<u64> = right.iter().map(|r| (r + 1) % 4).collect();
+    for answers in [&right, &wrong] {
+        let res = f
+            .post(
+                "/api/learn/quiz-attempts",
+                json!({ "courseId": c, "lessonIndex": 1, "answers": answers }),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            201,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+    let quiz: Vec<(String, Option<i32>, Option<i32>)> = f
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.0.starts_with("quiz"))
+        .collect();
+    assert_eq!(
+        quiz,
+        [
+            ("quiz_attempted".into(), Some(1), Some(100)),
+            ("quiz_passed".into(), Some(1), Some(100)),
+            ("quiz_attempted".into(), Some(1), Some(0)),
+        ]
+    );
+
+    let res = f
+        .learner
+        .get(
+            f.app
+                .url(&format!("/api/learn/courses/{c}/export/scorm12.zip")),
+        )
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(res.status(), 200);
+    assert_eq!(f.count("export_downloaded").await, 1);
+}
+
+#[tokio::test]
+async fn an_event_that_cannot_be_stored_takes_its_action_with_it() {
+    let f = fixture().await;
+    // No partition for this month: the enrollment's event cannot be written, so the
+    // enrollment is not written either.
+    let month = time::OffsetDateTime::now_utc();
+    let part = format!(
+        "analytics_events_y{}m{:02}",
+        month.year(),
+        u8::from(month.month())
+    );
+    sqlx::raw_sql(&format!("DROP TABLE {part}"))
+        .execute(&f.app.db.pool)
+        .await
+        .expect("drop this month's partition");
+    let res = f
+        .post("/api/learn/enroll", json!({ "courseId": f.course }))
+        .await;
+    assert!(res.status().is_server_error(), "{}", res.status());
+    assert_eq!(f.app.count("enrollments").await, 0);
+    assert!(
+        !f.app
+            .audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "ENROLLMENT_CREATED")
+    );
+
+    // The scheduled job's function puts the partition back; then it all works.
+    let created = db::analytics::ensure_partitions_ahead(&f.app.db.app_pool, 3)
+        .await
+        .expect("the runtime role may create partitions through the function");
+    assert!(created.contains(&part), "{created:?}");
+    let res = f
+        .post("/api/learn/enroll", json!({ "courseId": f.course }))
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(f.count("enrolled").await, 1);
+}
