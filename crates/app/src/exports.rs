@@ -9,6 +9,7 @@
 //! transaction as its count. A revalidation that finds the client's copy current (304)
 //! sends nothing, so it is neither counted nor audited.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ use crate::{Actor, AppError, STAFF};
 /// Names the export code's revision: part of the cache key, so a changed template or
 /// manifest renders afresh instead of serving bytes made by older code. Bump it with any
 /// change to what `export` produces.
-pub const RENDERER: &str = "export-1";
+pub const RENDERER: &str = "export-2";
 
 /// The formats a package exports to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -108,7 +109,8 @@ pub enum Requester {
 #[derive(Debug, Clone)]
 pub struct Exported {
     pub format: Format,
-    pub bytes: Vec<u8>,
+    /// Shared with the in-memory copy, so sending it copies nothing.
+    pub bytes: Arc<[u8]>,
     /// SHA-256 (hex) of `bytes`.
     pub content_hash: String,
     /// A file name for `Content-Disposition`: the course title and version.
@@ -238,6 +240,55 @@ async fn render(package: CoursePackage, format: Format) -> Result<Vec<u8>, AppEr
     Ok(out)
 }
 
+/// Stored exports kept in memory: they are content-addressed and never change, so a copy
+/// is always right; past [`hot::BUDGET`] bytes the copies start over.
+mod hot {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    pub const BUDGET: usize = 256 * 1024 * 1024;
+
+    type Copies = (usize, HashMap<String, Arc<[u8]>>);
+
+    fn copies() -> &'static Mutex<Copies> {
+        static COPIES: OnceLock<Mutex<Copies>> = OnceLock::new();
+        COPIES.get_or_init(Mutex::default)
+    }
+
+    pub fn get(path: &str) -> Option<Arc<[u8]>> {
+        copies().lock().ok()?.1.get(path).cloned()
+    }
+
+    pub fn put(path: &str, bytes: &Arc<[u8]>) {
+        if bytes.len() > BUDGET / 4 {
+            return;
+        }
+        if let Ok(mut c) = copies().lock() {
+            if c.0 + bytes.len() > BUDGET {
+                *c = Copies::default();
+            }
+            if c.1.insert(path.to_owned(), bytes.clone()).is_none() {
+                c.0 += bytes.len();
+            }
+        }
+    }
+}
+
+/// The bytes of a stored export: from memory, or read once from the object store (which
+/// checks them against the hash in their path).
+async fn stored_bytes(objects: &store::Objects, path: &str) -> Result<Arc<[u8]>, AppError> {
+    if let Some(b) = hot::get(path) {
+        return Ok(b);
+    }
+    let bytes: Arc<[u8]> = objects
+        .get(path)
+        .await
+        .map_err(|e| AppError::Internal(format!("reading a stored export: {e}")))?
+        .into();
+    hot::put(path, &bytes);
+    Ok(bytes)
+}
+
 fn matches(if_none_match: Option<&str>, hash: &str) -> bool {
     let etag = format!("\"{hash}\"");
     if_none_match.is_some_and(|v| {
@@ -270,10 +321,11 @@ pub async fn export(
         )));
     }
     let key = (t.package_hash.as_str(), format.as_str(), RENDERER);
-    if let Some(r) = rows::rendered(pool, key.0, key.1, key.2).await?
+    let known = rows::rendered(pool, key.0, key.1, key.2).await?;
+    if let Some(r) = &known
         && matches(if_none_match, &r.content_hash)
     {
-        return Ok(Outcome::NotModified(r.content_hash));
+        return Ok(Outcome::NotModified(r.content_hash.clone()));
     }
 
     let person = match who {
@@ -292,40 +344,44 @@ pub async fn export(
         }
     }
 
-    rows::lock_render(&mut tx, key.0, key.1, key.2).await?;
-    let (bytes, stored, rendered) = match rows::rendered(&mut *tx, key.0, key.1, key.2).await? {
-        Some(r) => {
-            let bytes = objects
-                .get(&r.object_path)
-                .await
-                .map_err(|e| AppError::Internal(format!("reading a stored export: {e}")))?;
-            (bytes, r, false)
-        }
+    let (bytes, stored, rendered) = match known {
+        Some(r) => (stored_bytes(objects, &r.object_path).await?, r, false),
         None => {
-            let (body, hash) = packages::body(&mut *tx, t.package_id)
-                .await?
-                .ok_or_else(|| AppError::not_found("course package"))?;
-            let package: CoursePackage = serde_json::from_value(body)
-                .map_err(|e| AppError::Corrupt(format!("stored package does not parse: {e}")))?;
-            if domain::package::canonical(&package).1 != hash {
-                return Err(AppError::Corrupt(format!(
-                    "package {} fails its integrity check",
-                    t.package_id
-                )));
+            // Rendered by one request at a time, across replicas: whoever waited finds the
+            // rendering made meanwhile.
+            rows::lock_render(&mut tx, key.0, key.1, key.2).await?;
+            match rows::rendered(&mut *tx, key.0, key.1, key.2).await? {
+                Some(r) => (stored_bytes(objects, &r.object_path).await?, r, false),
+                None => {
+                    let (body, hash) = packages::body(&mut *tx, t.package_id)
+                        .await?
+                        .ok_or_else(|| AppError::not_found("course package"))?;
+                    let package: CoursePackage = serde_json::from_value(body).map_err(|e| {
+                        AppError::Corrupt(format!("stored package does not parse: {e}"))
+                    })?;
+                    if domain::package::canonical(&package).1 != hash {
+                        return Err(AppError::Corrupt(format!(
+                            "package {} fails its integrity check",
+                            t.package_id
+                        )));
+                    }
+                    let bytes = render(package, format).await?;
+                    let owner = format!("exports/{}", t.package_hash);
+                    let s = objects
+                        .put(&owner, format.extension(), bytes.clone())
+                        .await
+                        .map_err(|e| AppError::Internal(format!("storing an export: {e}")))?;
+                    let r = Rendered {
+                        object_path: s.path,
+                        content_hash: s.content_hash,
+                        size_bytes: s.size_bytes,
+                    };
+                    rows::record_rendered(&mut *tx, key.0, key.1, key.2, &r).await?;
+                    let bytes: Arc<[u8]> = bytes.into();
+                    hot::put(&r.object_path, &bytes);
+                    (bytes, r, true)
+                }
             }
-            let bytes = render(package, format).await?;
-            let owner = format!("exports/{}", t.package_hash);
-            let s = objects
-                .put(&owner, format.extension(), bytes.clone())
-                .await
-                .map_err(|e| AppError::Internal(format!("storing an export: {e}")))?;
-            let r = Rendered {
-                object_path: s.path,
-                content_hash: s.content_hash,
-                size_bytes: s.size_bytes,
-            };
-            rows::record_rendered(&mut *tx, key.0, key.1, key.2, &r).await?;
-            (bytes, r, true)
         }
     };
 

@@ -69,7 +69,7 @@ async fn main() {
     let (admin, admin_user) = app
         .signed_in(&tenant, "admin@bench.test", Role::Admin)
         .await;
-    let (learner, _) = app
+    let (learner, learner_user) = app
         .signed_in(&tenant, "learner@bench.test", Role::Learner)
         .await;
     eprintln!("drafting a 30-hour course with the offline provider…");
@@ -240,6 +240,30 @@ async fn main() {
             .expect("export");
         assert_eq!(res.status(), 304);
         revalidated.push(t.elapsed());
+    }
+
+    // The same cached export at the server: the use case alone, without HTTP.
+    let limits = Limits {
+        per_window: i64::MAX,
+        ..Limits::default()
+    };
+    let who = app::exports::Requester::Learner(actor_of(&learner_user));
+    let mut in_process = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let out = app::exports::export(
+            &app.db.app_pool,
+            &app.objects,
+            who,
+            course,
+            app::exports::Format::Pdf,
+            limits,
+            None,
+        )
+        .await
+        .expect("export");
+        in_process.push(t.elapsed());
+        assert!(matches!(out, app::exports::Outcome::Sent(ref e) if !e.rendered));
     }
 
     let html = median(html_times);

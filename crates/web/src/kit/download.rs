@@ -57,7 +57,7 @@ pub async fn export(
                     (header::ETAG, etag(&e.content_hash)),
                     (header::CACHE_CONTROL, HeaderValue::from_static(CACHE)),
                 ],
-                e.bytes,
+                axum::body::Bytes::from_owner(e.bytes),
             )
                 .into_response()
         }
