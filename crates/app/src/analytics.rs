@@ -322,3 +322,59 @@ pub(crate) async fn witnessed(
     rows::insert(tx, std::slice::from_ref(&event)).await?;
     Ok(())
 }
+
+/// The longest range one report covers.
+pub const MAX_REPORT_DAYS: i64 = 400;
+/// The range a report covers when none is asked for: the last 30 days.
+pub const DEFAULT_REPORT_DAYS: i64 = 30;
+
+/// A course's aggregated analytics over a range of days (never raw events, never a learner).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CourseReport {
+    pub course_id: Uuid,
+    pub title: String,
+    pub from: time::Date,
+    pub to: time::Date,
+    /// Every day with activity, oldest first.
+    pub days: Vec<rows::CourseDay>,
+    /// Every lesson with activity in the range, in lesson order.
+    pub lessons: Vec<rows::LessonTotals>,
+}
+
+/// The analytics of a course of the admin's tenant from `from` to `to` (inclusive; the last
+/// 30 days by default). Another tenant's course is not found.
+#[tracing::instrument(skip_all, fields(course = %course_id))]
+pub async fn course_report(
+    pool: &PgPool,
+    actor: &Actor,
+    course_id: Uuid,
+    from: Option<time::Date>,
+    to: Option<time::Date>,
+) -> Result<CourseReport, AppError> {
+    actor.require(crate::ADMIN)?;
+    let course = db::courses::get(pool, actor.tenant_id, course_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("course"))?;
+    let today = OffsetDateTime::now_utc().date();
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or(to - time::Duration::days(DEFAULT_REPORT_DAYS - 1));
+    if from > to {
+        return Err(AppError::Invalid(format!("from: {from} is after to: {to}")));
+    }
+    if (to - from).whole_days() >= MAX_REPORT_DAYS {
+        return Err(AppError::Invalid(format!(
+            "from, to: a report covers at most {MAX_REPORT_DAYS} days"
+        )));
+    }
+    let days = rows::course_days(pool, actor.tenant_id, course_id, from, to).await?;
+    let lessons = rows::lesson_totals(pool, actor.tenant_id, course_id, from, to).await?;
+    Ok(CourseReport {
+        course_id,
+        title: course.title,
+        from,
+        to,
+        days,
+        lessons,
+    })
+}

@@ -177,3 +177,233 @@ pub async fn active_lessons(
     .await?;
     Ok(r.map(|r| (r.version, r.lessons)))
 }
+
+/// The watermark of the daily aggregation.
+pub const DAILY: &str = "daily";
+/// Each run reads again the events that arrived this long before its watermark: a
+/// transaction that wrote events before the previous run but committed after it is counted
+/// then (re-reading is harmless: a day is always recomputed whole).
+pub const OVERLAP: time::Duration = time::Duration::minutes(5);
+
+/// What one aggregation run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Aggregated {
+    /// (course, day) pairs recomputed.
+    pub days: i64,
+    pub course_rows: u64,
+    pub lesson_rows: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+}
+
+/// Recomputes, from the raw events, every (course, day) that received events since the
+/// watermark (late events included: a day is keyed by when its events happened, found by
+/// when they arrived), replacing those days' course and lesson rows, and moves the
+/// watermark; all in one repeatable-read transaction, so the rows always equal a fresh
+/// computation. Its cost follows the events of the affected days, not all events.
+pub async fn aggregate_daily(pool: &PgPool) -> Result<Aggregated, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *tx)
+        .await?;
+    let to: OffsetDateTime = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    let mark: Option<OffsetDateTime> = sqlx::query_scalar!(
+        "SELECT received_upto FROM analytics_watermarks WHERE job = $1 FOR UPDATE",
+        DAILY
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let from = mark.map_or(OffsetDateTime::UNIX_EPOCH, |m| m - OVERLAP);
+    let days: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM (
+             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date
+             FROM analytics_events
+             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours') a"#,
+        from,
+        to
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"WITH affected AS (
+             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
+             FROM analytics_events
+             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours')
+           DELETE FROM analytics_course_daily d USING affected a
+           WHERE d.course_id = a.course_id AND d.day = a.day"#,
+        from,
+        to
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"WITH affected AS (
+             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
+             FROM analytics_events
+             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours')
+           DELETE FROM analytics_lesson_daily d USING affected a
+           WHERE d.course_id = a.course_id AND d.day = a.day"#,
+        from,
+        to
+    )
+    .execute(&mut *tx)
+    .await?;
+    let course_rows = sqlx::query!(
+        r#"WITH affected AS (
+             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
+             FROM analytics_events
+             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours')
+           INSERT INTO analytics_course_daily (tenant_id, course_id, day, views, learners, completions,
+               active_seconds, active_learners, quiz_attempts, quiz_passes, enrollments, purchases,
+               refunds, exports)
+           SELECT e.tenant_id, e.course_id, a.day,
+                  count(*) FILTER (WHERE e.type IN ('course_viewed', 'lesson_viewed')),
+                  count(DISTINCT e.user_id),
+                  count(*) FILTER (WHERE e.type = 'lesson_completed'),
+                  coalesce(sum(e.value) FILTER (WHERE e.type = 'lesson_time'), 0),
+                  count(DISTINCT e.user_id) FILTER (WHERE e.type = 'lesson_time'),
+                  count(*) FILTER (WHERE e.type = 'quiz_attempted'),
+                  count(*) FILTER (WHERE e.type = 'quiz_passed'),
+                  count(*) FILTER (WHERE e.type = 'enrolled'),
+                  count(*) FILTER (WHERE e.type = 'purchased'),
+                  count(*) FILTER (WHERE e.type = 'refunded'),
+                  count(*) FILTER (WHERE e.type = 'export_downloaded')
+           FROM affected a JOIN analytics_events e ON e.course_id = a.course_id
+             AND e.occurred_at >= a.day::timestamp AT TIME ZONE 'UTC'
+             AND e.occurred_at < (a.day + 1)::timestamp AT TIME ZONE 'UTC'
+           GROUP BY e.tenant_id, e.course_id, a.day"#,
+        from,
+        to
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let lesson_rows = sqlx::query!(
+        r#"WITH affected AS (
+             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
+             FROM analytics_events
+             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours')
+           INSERT INTO analytics_lesson_daily (tenant_id, course_id, lesson_id, lesson_index, day, views,
+               learners, completions, active_seconds, active_learners, quiz_attempts, quiz_passes)
+           SELECT e.tenant_id, e.course_id, e.lesson_id,
+                  (array_agg(e.lesson_index ORDER BY e.version DESC, e.occurred_at DESC))[1], a.day,
+                  count(*) FILTER (WHERE e.type = 'lesson_viewed'),
+                  count(DISTINCT e.user_id),
+                  count(*) FILTER (WHERE e.type = 'lesson_completed'),
+                  coalesce(sum(e.value) FILTER (WHERE e.type = 'lesson_time'), 0),
+                  count(DISTINCT e.user_id) FILTER (WHERE e.type = 'lesson_time'),
+                  count(*) FILTER (WHERE e.type = 'quiz_attempted'),
+                  count(*) FILTER (WHERE e.type = 'quiz_passed')
+           FROM affected a JOIN analytics_events e ON e.course_id = a.course_id
+             AND e.occurred_at >= a.day::timestamp AT TIME ZONE 'UTC'
+             AND e.occurred_at < (a.day + 1)::timestamp AT TIME ZONE 'UTC'
+           WHERE e.lesson_id IS NOT NULL
+           GROUP BY e.tenant_id, e.course_id, e.lesson_id, a.day"#,
+        from,
+        to
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query!(
+        "INSERT INTO analytics_watermarks (job, received_upto) VALUES ($1, $2)
+         ON CONFLICT (job) DO UPDATE SET received_upto = EXCLUDED.received_upto, updated_at = now()",
+        DAILY,
+        to
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Aggregated {
+        days,
+        course_rows,
+        lesson_rows,
+        from,
+        to,
+    })
+}
+
+/// One day of a course, as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct CourseDay {
+    pub day: time::Date,
+    pub views: i32,
+    pub learners: i32,
+    pub completions: i32,
+    pub active_seconds: i64,
+    pub active_learners: i32,
+    pub quiz_attempts: i32,
+    pub quiz_passes: i32,
+    pub enrollments: i32,
+    pub purchases: i32,
+    pub refunds: i32,
+    pub exports: i32,
+}
+
+/// A course's days from `from` to `to` (inclusive), oldest first, in `tenant_id`.
+pub async fn course_days(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+    from: time::Date,
+    to: time::Date,
+) -> Result<Vec<CourseDay>, sqlx::Error> {
+    sqlx::query_as!(
+        CourseDay,
+        "SELECT day, views, learners, completions, active_seconds, active_learners, quiz_attempts,
+                quiz_passes, enrollments, purchases, refunds, exports
+         FROM analytics_course_daily
+         WHERE tenant_id = $1 AND course_id = $2 AND day BETWEEN $3 AND $4 ORDER BY day",
+        tenant_id,
+        course_id,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One lesson's totals over a range of days.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonTotals {
+    pub lesson_id: String,
+    pub lesson_index: i32,
+    pub views: i64,
+    pub completions: i64,
+    pub active_seconds: i64,
+    pub quiz_attempts: i64,
+    pub quiz_passes: i64,
+}
+
+/// Every lesson's totals from `from` to `to` (inclusive), in lesson order.
+pub async fn lesson_totals(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+    from: time::Date,
+    to: time::Date,
+) -> Result<Vec<LessonTotals>, sqlx::Error> {
+    sqlx::query_as!(
+        LessonTotals,
+        r#"SELECT lesson_id, (array_agg(lesson_index ORDER BY day DESC))[1] AS "lesson_index!",
+                  sum(views)::bigint AS "views!", sum(completions)::bigint AS "completions!",
+                  sum(active_seconds)::bigint AS "active_seconds!",
+                  sum(quiz_attempts)::bigint AS "quiz_attempts!", sum(quiz_passes)::bigint AS "quiz_passes!"
+           FROM analytics_lesson_daily
+           WHERE tenant_id = $1 AND course_id = $2 AND day BETWEEN $3 AND $4
+           GROUP BY lesson_id ORDER BY 2, 1"#,
+        tenant_id,
+        course_id,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await
+}

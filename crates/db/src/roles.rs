@@ -168,6 +168,11 @@ pub const POLICY: &[TablePolicy] = &[
     },
     // The ingest rate limit's per-minute counters: upserted and pruned.
     read_write("analytics_ingest_windows"),
+    // Daily aggregates: a day's rows are replaced whole by the aggregation job.
+    read_write("analytics_course_daily"),
+    read_write("analytics_lesson_daily"),
+    // The aggregation's watermark, moved by each run.
+    read_write("analytics_watermarks"),
 ];
 
 /// How the runtime role uses a function of the schema.

@@ -74,6 +74,7 @@ actions! {
     EnrollmentCreated => "ENROLLMENT_CREATED",
     PdfExported => "PDF_EXPORTED",
     LmsExported => "LMS_EXPORTED",
+    AnalyticsJobRun => "ANALYTICS_JOB_RUN",
 }
 
 impl fmt::Display for AuditAction {

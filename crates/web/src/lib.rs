@@ -193,6 +193,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control::home::router())
         .merge(control::users::router())
         .merge(control::audit::router())
+        .merge(control::analytics::router())
         .merge(control::authoring::api::router())
         .merge(control::authoring::pages::router())
         .merge(control::authoring::queue::router())

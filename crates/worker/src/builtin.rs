@@ -23,6 +23,7 @@ pub mod lock_keys {
     pub const SWEEP_ORPHAN_OBJECTS: i64 = 16_006;
     pub const CLOSE_ORPHANED_RUNS: i64 = 16_007;
     pub const ANALYTICS_PARTITIONS: i64 = 16_008;
+    pub const ANALYTICS_AGGREGATE: i64 = 16_009;
 }
 
 /// Months of raw-event partitions kept ready ahead of the current one.
@@ -256,6 +257,42 @@ pub fn analytics_partitions() -> JobDefinition {
     }
 }
 
+/// Recomputes the daily analytics aggregates of the days that received events since the
+/// last run ([`db::analytics::aggregate_daily`]); every run, failed or not, writes an
+/// `ANALYTICS_JOB_RUN` audit row with its status and duration.
+pub fn analytics_aggregate() -> JobDefinition {
+    JobDefinition {
+        name: "analytics-aggregate",
+        description: "Recompute the daily analytics of every course and lesson that received events",
+        schedule: Schedule::Every(Duration::from_secs(600)),
+        lock_key: lock_keys::ANALYTICS_AGGREGATE,
+        timeout: Duration::from_secs(600),
+        run: Arc::new(|ctx: RunContext| {
+            Box::pin(async move {
+                let started = std::time::Instant::now();
+                let result = db::analytics::aggregate_daily(&ctx.pool).await;
+                let ms = started.elapsed().as_millis() as u64;
+                let (status, detail) = match &result {
+                    Ok(a) => ("SUCCEEDED", serde_json::to_value(a)?),
+                    Err(e) => ("FAILED", json!({ "error": e.to_string() })),
+                };
+                db::audit::record_alone(
+                    &ctx.pool,
+                    db::audit::AuditEvent::new(
+                        domain::AuditAction::AnalyticsJobRun,
+                        "scheduled_job",
+                        "analytics-aggregate",
+                    )
+                    .metadata(json!({ "status": status, "durationMs": ms, "run": detail })),
+                )
+                .await;
+                metrics::histogram!("analytics_aggregate_seconds").record(ms as f64 / 1000.0);
+                Ok(serde_json::to_value(result?)?)
+            })
+        }),
+    }
+}
+
 /// Every built-in scheduled job; the orphan sweep over `objects` with `orphan_grace`.
 pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
     vec![
@@ -267,5 +304,6 @@ pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
         sweep_orphan_objects(objects, orphan_grace),
         close_orphaned_runs(ORPHANED_RUN_MIN_AGE),
         analytics_partitions(),
+        analytics_aggregate(),
     ]
 }

@@ -3,6 +3,7 @@
 //! users, the audit log and the dashboard. Each resource's JSON and pages sit side by side;
 //! every state change is a call into `app`.
 
+pub mod analytics;
 pub mod audit;
 pub mod authoring;
 pub mod courses;

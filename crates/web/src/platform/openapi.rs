@@ -248,6 +248,14 @@ fn ops() -> Vec<Op> {
             op("post", "/api/admin/content/{id}/regenerate", "Regenerate"),
             body::<authoring::RegenerateBody>,
         ),
+        with_query(
+            op(
+                "get",
+                "/api/admin/analytics/course/{course}",
+                "A course's daily analytics (aggregates only)",
+            ),
+            &[("from", "string"), ("to", "string")],
+        ),
         op("get", "/api/courses", "The tenant's courses"),
         op(
             "get",

@@ -441,3 +441,93 @@ async fn an_event_that_cannot_be_stored_takes_its_action_with_it() {
     assert_eq!(res.status(), 201);
     assert_eq!(f.count("enrolled").await, 1);
 }
+
+#[tokio::test]
+async fn admins_read_aggregates_of_their_own_courses_only() {
+    let f = fixture().await;
+    let c = f.course;
+    assert_eq!(
+        f.post("/api/learn/enroll", json!({ "courseId": c }))
+            .await
+            .status(),
+        201
+    );
+    let batch = json!({ "events": [
+        event("course_viewed", c, json!({})),
+        event("lesson_viewed", c, json!({ "lessonIndex": 1 })),
+        event("lesson_time", c, json!({ "lessonIndex": 1, "seconds": 40 })),
+    ]});
+    assert_eq!(f.send(&batch).await.status(), 200);
+    let run = db::analytics::aggregate_daily(&f.app.db.app_pool)
+        .await
+        .expect("aggregate");
+    assert!(run.days >= 1, "{run:?}");
+
+    let url = |q: &str| f.app.url(&format!("/api/admin/analytics/course/{c}{q}"));
+    let res = f.admin.get(url("")).send().await.expect("report");
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.expect("body");
+    assert!(
+        !text.contains(&f.learner_id.to_string()),
+        "no learner in a report: {text}"
+    );
+    let report: Value = serde_json::from_str(&text).expect("json");
+    let day = &report["days"][0];
+    assert_eq!(
+        (
+            day["views"].clone(),
+            day["learners"].clone(),
+            day["enrollments"].clone()
+        ),
+        (json!(2), json!(1), json!(1)),
+        "{report}"
+    );
+    assert_eq!(day["activeSeconds"], 40);
+    assert_eq!(report["lessons"][0]["lessonIndex"], 1);
+    assert_eq!(report["lessons"][0]["views"], 1);
+
+    // Only admins, only their tenant's courses, only GET, only sensible ranges.
+    assert_eq!(
+        f.learner.get(url("")).send().await.expect("r").status(),
+        403
+    );
+    let res = f.admin.get(
+        f.app
+            .url(&format!("/api/admin/analytics/course/{}", f.foreign)),
+    );
+    assert_eq!(res.send().await.expect("r").status(), 404);
+    let res = f
+        .app
+        .csrf_post(&f.admin, &format!("/api/admin/analytics/course/{c}"))
+        .json(&json!({}));
+    let res = res.send().await.expect("r");
+    assert_eq!(res.status(), 405);
+    assert!(
+        res.headers()["allow"]
+            .to_str()
+            .expect("allow")
+            .contains("GET")
+    );
+    for q in [
+        "?from=yesterday",
+        "?from=2026-12-02&to=2026-12-01",
+        "?from=2020-01-01&to=2026-12-01",
+    ] {
+        let (status, code, message) = error_of(f.admin.get(url(q)).send().await.expect("r")).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "validation_failed"),
+            "{q}: {message}"
+        );
+    }
+    let empty: Value = f
+        .admin
+        .get(url("?from=2026-01-01&to=2026-01-31"))
+        .send()
+        .await
+        .expect("r")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(empty["days"], json!([]));
+}

@@ -262,3 +262,64 @@ async fn runs_left_running_by_a_dead_runner_are_closed_and_runs_still_held_are_n
     assert_eq!(report.outcome, Outcome::Succeeded);
     assert_eq!(status(held_id).await, ("SUCCEEDED".to_owned(), None));
 }
+
+#[tokio::test]
+async fn the_analytics_jobs_keep_partitions_ahead_and_aggregate_with_an_audited_run() {
+    let db = TestDatabase::new().await;
+    let s = Scheduler::new(
+        db.app_pool.clone(),
+        vec![
+            builtin::analytics_partitions(),
+            builtin::analytics_aggregate(),
+        ],
+        AlertRouter::new(db.app_pool.clone(), None),
+        "analytics".into(),
+        false,
+    );
+    let report = s
+        .run_now("analytics-partitions", false)
+        .await
+        .expect("partitions");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.error);
+    let created = report.detail.expect("detail")["created"].clone();
+    assert_eq!(
+        created.as_array().map(Vec::len),
+        Some(1),
+        "one more month: {created}"
+    );
+    let again = s
+        .run_now("analytics-partitions", false)
+        .await
+        .expect("again");
+    assert_eq!(
+        again.detail.expect("detail")["created"],
+        serde_json::json!([])
+    );
+
+    sqlx::raw_sql(
+        "INSERT INTO analytics_events (id, tenant_id, user_id, course_id, version, type, occurred_at)
+         SELECT gen_random_uuid(), '00000000-0000-0000-0000-00000000000a', gen_random_uuid(),
+                '00000000-0000-0000-0000-000000000001', 1, 'course_viewed', now()
+         FROM generate_series(1, 5)",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("events");
+    let report = s
+        .run_now("analytics-aggregate", false)
+        .await
+        .expect("aggregate");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.error);
+    assert_eq!(report.detail.expect("detail")["days"], 1);
+    let (views, audit): (i32, serde_json::Value) = sqlx::query_as(
+        "SELECT (SELECT views FROM analytics_course_daily),
+                (SELECT metadata FROM audit_log WHERE action = 'ANALYTICS_JOB_RUN')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("rows");
+    assert_eq!(views, 5);
+    assert_eq!(audit["status"], "SUCCEEDED");
+    assert!(audit["durationMs"].is_u64(), "{audit}");
+    assert_eq!(audit["run"]["courseRows"], 1);
+}
