@@ -378,3 +378,39 @@ pub async fn course_report(
         lessons,
     })
 }
+
+/// A course's funnels (viewed → enrolled → completed, purchased → enrolled → completed) and
+/// per-lesson reach, as counts of learners over all time; "completed" is every lesson of the
+/// active version. Admins of the course's tenant only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunnelReport {
+    pub course_id: Uuid,
+    pub title: String,
+    /// Lessons of the active version (0 when it is not published).
+    pub lessons: i32,
+    #[serde(flatten)]
+    pub funnel: rows::Funnel,
+}
+
+#[tracing::instrument(skip_all, fields(course = %course_id))]
+pub async fn course_funnel(
+    pool: &PgPool,
+    actor: &Actor,
+    course_id: Uuid,
+) -> Result<FunnelReport, AppError> {
+    actor.require(crate::ADMIN)?;
+    let course = db::courses::get(pool, actor.tenant_id, course_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("course"))?;
+    let lessons = rows::active_lessons(pool, actor.tenant_id, course_id)
+        .await?
+        .map_or(0, |(_, l)| i32::try_from(l.len()).unwrap_or(i32::MAX));
+    let funnel = rows::funnel(pool, actor.tenant_id, course_id, lessons).await?;
+    Ok(FunnelReport {
+        course_id,
+        title: course.title,
+        lessons,
+        funnel,
+    })
+}

@@ -48,3 +48,21 @@ CREATE TABLE analytics_watermarks (
     received_upto  timestamptz NOT NULL,
     updated_at     timestamptz NOT NULL DEFAULT now()
 );
+
+-- Per learner and course, what the funnels and the lesson reach need: merged from each
+-- run's new events (OR, union, max), so a re-run changes nothing and the rows outlive the
+-- raw events' retention. Never leaves the database: the APIs answer counts.
+CREATE TABLE analytics_learner_courses (
+    tenant_id        uuid NOT NULL,
+    course_id        uuid NOT NULL,
+    user_id          uuid NOT NULL,
+    viewed           boolean NOT NULL,
+    enrolled         boolean NOT NULL,
+    purchased        boolean NOT NULL,
+    refunded         boolean NOT NULL,
+    -- The stable ids of the lessons completed, sorted.
+    completed        text[] NOT NULL,
+    -- The furthest lesson (1-based) the learner reached: viewed, completed or quizzed.
+    furthest_lesson  integer NOT NULL,
+    PRIMARY KEY (course_id, user_id)
+);

@@ -193,6 +193,8 @@ pub struct Aggregated {
     pub days: i64,
     pub course_rows: u64,
     pub lesson_rows: u64,
+    /// Learner-course rows merged.
+    pub learner_rows: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub from: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -310,6 +312,31 @@ pub async fn aggregate_daily(pool: &PgPool) -> Result<Aggregated, sqlx::Error> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    let learner_rows = sqlx::query!(
+        r#"INSERT INTO analytics_learner_courses AS l (tenant_id, course_id, user_id, viewed, enrolled,
+               purchased, refunded, completed, furthest_lesson)
+           SELECT tenant_id, course_id, user_id,
+                  bool_or(type IN ('course_viewed', 'lesson_viewed')),
+                  bool_or(type = 'enrolled'), bool_or(type = 'purchased'), bool_or(type = 'refunded'),
+                  coalesce(array_agg(DISTINCT lesson_id ORDER BY lesson_id)
+                           FILTER (WHERE type = 'lesson_completed'), '{}'),
+                  coalesce(max(lesson_index), 0)
+           FROM analytics_events
+           WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours'
+           GROUP BY tenant_id, course_id, user_id
+           ON CONFLICT (course_id, user_id) DO UPDATE SET
+             viewed = l.viewed OR EXCLUDED.viewed,
+             enrolled = l.enrolled OR EXCLUDED.enrolled,
+             purchased = l.purchased OR EXCLUDED.purchased,
+             refunded = l.refunded OR EXCLUDED.refunded,
+             completed = ARRAY(SELECT DISTINCT c FROM unnest(l.completed || EXCLUDED.completed) AS c ORDER BY c),
+             furthest_lesson = greatest(l.furthest_lesson, EXCLUDED.furthest_lesson)"#,
+        from,
+        to
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     sqlx::query!(
         "INSERT INTO analytics_watermarks (job, received_upto) VALUES ($1, $2)
          ON CONFLICT (job) DO UPDATE SET received_upto = EXCLUDED.received_upto, updated_at = now()",
@@ -323,6 +350,7 @@ pub async fn aggregate_daily(pool: &PgPool) -> Result<Aggregated, sqlx::Error> {
         days,
         course_rows,
         lesson_rows,
+        learner_rows,
         from,
         to,
     })
@@ -406,4 +434,61 @@ pub async fn lesson_totals(
     )
     .fetch_all(db)
     .await
+}
+
+/// A course's funnels and lesson reach, as counts of learners.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Funnel {
+    pub viewed: i64,
+    pub viewed_enrolled: i64,
+    pub viewed_enrolled_completed: i64,
+    pub purchased: i64,
+    pub purchased_enrolled: i64,
+    pub purchased_enrolled_completed: i64,
+    /// Learners who reached lesson `i + 1` or a later one.
+    pub reach: Vec<i64>,
+}
+
+/// The funnels of a course whose active version has `lessons` lessons (a learner who
+/// completed that many distinct lessons completed the course).
+pub async fn funnel(
+    db: impl PgExecutor<'_> + Copy,
+    tenant_id: Uuid,
+    course_id: Uuid,
+    lessons: i32,
+) -> Result<Funnel, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE viewed) AS "viewed!",
+                  count(*) FILTER (WHERE viewed AND enrolled) AS "viewed_enrolled!",
+                  count(*) FILTER (WHERE viewed AND enrolled AND cardinality(completed) >= $3) AS "viewed_enrolled_completed!",
+                  count(*) FILTER (WHERE purchased) AS "purchased!",
+                  count(*) FILTER (WHERE purchased AND enrolled) AS "purchased_enrolled!",
+                  count(*) FILTER (WHERE purchased AND enrolled AND cardinality(completed) >= $3) AS "purchased_enrolled_completed!"
+           FROM analytics_learner_courses WHERE tenant_id = $1 AND course_id = $2"#,
+        tenant_id,
+        course_id,
+        lessons
+    )
+    .fetch_one(db)
+    .await?;
+    let reach: Vec<i64> = sqlx::query_scalar!(
+        r#"SELECT (SELECT count(*) FROM analytics_learner_courses
+                   WHERE tenant_id = $1 AND course_id = $2 AND furthest_lesson >= i) AS "n!"
+           FROM generate_series(1, $3) AS i ORDER BY i"#,
+        tenant_id,
+        course_id,
+        lessons
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(Funnel {
+        viewed: r.viewed,
+        viewed_enrolled: r.viewed_enrolled,
+        viewed_enrolled_completed: r.viewed_enrolled_completed,
+        purchased: r.purchased,
+        purchased_enrolled: r.purchased_enrolled,
+        purchased_enrolled_completed: r.purchased_enrolled_completed,
+        reach,
+    })
 }

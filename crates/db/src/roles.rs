@@ -171,6 +171,11 @@ pub const POLICY: &[TablePolicy] = &[
     // Daily aggregates: a day's rows are replaced whole by the aggregation job.
     read_write("analytics_course_daily"),
     read_write("analytics_lesson_daily"),
+    // Per learner and course, merged by each aggregation run (never deleted).
+    TablePolicy {
+        update: Update::Any,
+        ..append("analytics_learner_courses")
+    },
     // The aggregation's watermark, moved by each run.
     read_write("analytics_watermarks"),
 ];

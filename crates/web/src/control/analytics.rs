@@ -12,7 +12,9 @@ use crate::kit::error::WebError;
 use crate::kit::extract::{Path, Query};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/admin/analytics/course/{course}", get(course))
+    Router::new()
+        .route("/api/admin/analytics/course/{course}", get(course))
+        .route("/api/admin/analytics/funnel/{course}", get(funnel))
 }
 
 /// `from` and `to`, as `YYYY-MM-DD`, both inclusive.
@@ -43,5 +45,15 @@ async fn course(
     let to = date("to", q.to.as_deref())?;
     let report =
         app::analytics::course_report(&state.pool, &caller.actor(), course, from, to).await?;
+    Ok(axum::Json(report))
+}
+
+#[tracing::instrument(skip_all)]
+async fn funnel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(course): Path<uuid::Uuid>,
+) -> Result<axum::Json<app::analytics::FunnelReport>, WebError> {
+    let report = app::analytics::course_funnel(&state.pool, &caller.actor(), course).await?;
     Ok(axum::Json(report))
 }

@@ -256,6 +256,11 @@ fn ops() -> Vec<Op> {
             ),
             &[("from", "string"), ("to", "string")],
         ),
+        op(
+            "get",
+            "/api/admin/analytics/funnel/{course}",
+            "A course's funnels and lesson reach (counts only)",
+        ),
         op("get", "/api/courses", "The tenant's courses"),
         op(
             "get",

@@ -530,4 +530,66 @@ async fn admins_read_aggregates_of_their_own_courses_only() {
         .await
         .expect("json");
     assert_eq!(empty["days"], json!([]));
+
+    // The funnel: one learner viewed and enrolled; completing every lesson completes it.
+    let funnel = |f: &Fixture| {
+        let req = f
+            .admin
+            .get(f.app.url(&format!("/api/admin/analytics/funnel/{c}")));
+        async move {
+            req.send()
+                .await
+                .expect("r")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let before = funnel(&f).await;
+    assert_eq!(
+        (
+            before["viewed"].clone(),
+            before["viewedEnrolled"].clone(),
+            before["viewedEnrolledCompleted"].clone()
+        ),
+        (json!(1), json!(1), json!(0)),
+        "{before}"
+    );
+    let lessons = before["lessons"].as_u64().expect("lessons");
+    assert_eq!(
+        before["reach"].as_array().map(Vec::len),
+        Some(lessons as usize)
+    );
+    assert_eq!(before["reach"][0], 1);
+    assert_eq!(before["reach"][1], 0);
+    for i in 1..=lessons {
+        let res = f
+            .post(
+                "/api/learn/progress",
+                json!({ "courseId": c, "lessonIndex": i, "completed": true }),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    db::analytics::aggregate_daily(&f.app.db.app_pool)
+        .await
+        .expect("again");
+    let after = funnel(&f).await;
+    assert_eq!(after["viewedEnrolledCompleted"], 1, "{after}");
+    assert_eq!(after["reach"][lessons as usize - 1], 1);
+    assert_eq!(after["purchased"], 0, "no purchases exist yet");
+    assert_eq!(
+        f.learner
+            .get(f.app.url(&format!("/api/admin/analytics/funnel/{c}")))
+            .send()
+            .await
+            .expect("r")
+            .status(),
+        403
+    );
+    // Running again over the same events changes nothing.
+    db::analytics::aggregate_daily(&f.app.db.app_pool)
+        .await
+        .expect("third");
+    assert_eq!(funnel(&f).await, after);
 }
