@@ -492,3 +492,41 @@ pub async fn funnel(
         reach,
     })
 }
+
+/// Raw events are kept this long (whole months are dropped once they are older).
+pub const EVENT_RETENTION: time::Duration = time::Duration::days(90);
+/// Daily aggregates are kept this long.
+pub const AGGREGATE_RETENTION: time::Duration = time::Duration::days(2 * 366);
+
+/// What one retention run removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retained {
+    /// The monthly partitions of raw events dropped (every one ended over 90 days ago).
+    pub partitions: Vec<String>,
+    /// Daily aggregate rows over two years old deleted.
+    pub aggregate_rows: u64,
+}
+
+/// Applies retention: drops raw-event months that ended over 90 days ago and deletes daily
+/// aggregates over two years old. Touches nothing else (no learner rows, suggestions,
+/// outputs, packages or audit rows).
+pub async fn apply_retention(pool: &PgPool) -> Result<Retained, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
+    let partitions = drop_partitions(pool, now - EVENT_RETENTION, false).await?;
+    let cutoff = (now - AGGREGATE_RETENTION).date();
+    let mut tx = pool.begin().await?;
+    let courses = sqlx::query!("DELETE FROM analytics_course_daily WHERE day < $1", cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let lessons = sqlx::query!("DELETE FROM analytics_lesson_daily WHERE day < $1", cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(Retained {
+        partitions,
+        aggregate_rows: courses + lessons,
+    })
+}

@@ -24,6 +24,7 @@ pub mod lock_keys {
     pub const CLOSE_ORPHANED_RUNS: i64 = 16_007;
     pub const ANALYTICS_PARTITIONS: i64 = 16_008;
     pub const ANALYTICS_AGGREGATE: i64 = 16_009;
+    pub const ANALYTICS_RETENTION: i64 = 16_010;
 }
 
 /// Months of raw-event partitions kept ready ahead of the current one.
@@ -293,6 +294,41 @@ pub fn analytics_aggregate() -> JobDefinition {
     }
 }
 
+/// Retention for analytics: raw-event months that ended over 90 days ago are dropped whole,
+/// daily aggregates over two years old deleted ([`db::analytics::apply_retention`]); audited
+/// as an `ANALYTICS_JOB_RUN`. `jobs run analytics-retention --dry-run` removes nothing.
+pub fn analytics_retention() -> JobDefinition {
+    JobDefinition {
+        name: "analytics-retention",
+        description: "Drop raw analytics months older than 90 days and daily aggregates older than 2 years",
+        schedule: Schedule::Every(Duration::from_secs(24 * 3600)),
+        lock_key: lock_keys::ANALYTICS_RETENTION,
+        timeout: Duration::from_secs(600),
+        run: Arc::new(|ctx: RunContext| {
+            Box::pin(async move {
+                let started = std::time::Instant::now();
+                let result = db::analytics::apply_retention(&ctx.pool).await;
+                let ms = started.elapsed().as_millis() as u64;
+                let (status, detail) = match &result {
+                    Ok(r) => ("SUCCEEDED", serde_json::to_value(r)?),
+                    Err(e) => ("FAILED", json!({ "error": e.to_string() })),
+                };
+                db::audit::record_alone(
+                    &ctx.pool,
+                    db::audit::AuditEvent::new(
+                        domain::AuditAction::AnalyticsJobRun,
+                        "scheduled_job",
+                        "analytics-retention",
+                    )
+                    .metadata(json!({ "status": status, "durationMs": ms, "run": detail })),
+                )
+                .await;
+                Ok(serde_json::to_value(result?)?)
+            })
+        }),
+    }
+}
+
 /// Every built-in scheduled job; the orphan sweep over `objects` with `orphan_grace`.
 pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
     vec![
@@ -305,5 +341,6 @@ pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
         close_orphaned_runs(ORPHANED_RUN_MIN_AGE),
         analytics_partitions(),
         analytics_aggregate(),
+        analytics_retention(),
     ]
 }

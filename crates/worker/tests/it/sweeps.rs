@@ -323,3 +323,51 @@ async fn the_analytics_jobs_keep_partitions_ahead_and_aggregate_with_an_audited_
     assert!(audit["durationMs"].is_u64(), "{audit}");
     assert_eq!(audit["run"]["courseRows"], 1);
 }
+
+#[tokio::test]
+async fn analytics_retention_drops_only_old_months_and_old_aggregates() {
+    let db = TestDatabase::new().await;
+    db::analytics::ensure_partitions(&db.pool, time::macros::date!(2025 - 01 - 01), 2)
+        .await
+        .expect("old months");
+    sqlx::raw_sql(
+        "INSERT INTO analytics_events (id, tenant_id, user_id, course_id, version, type, occurred_at)
+         VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 1,
+                 'course_viewed', '2025-01-10T00:00:00Z'),
+                (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 1,
+                 'course_viewed', now());
+         INSERT INTO analytics_course_daily VALUES
+           (gen_random_uuid(), gen_random_uuid(), now()::date - 800, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+           (gen_random_uuid(), gen_random_uuid(), now()::date - 10, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0);",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("rows");
+    let s = Scheduler::new(
+        db.app_pool.clone(),
+        vec![builtin::analytics_retention()],
+        AlertRouter::new(db.app_pool.clone(), None),
+        "retention".into(),
+        false,
+    );
+    let report = s.run_now("analytics-retention", false).await.expect("run");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.error);
+    let detail = report.detail.expect("detail");
+    assert_eq!(
+        detail["partitions"],
+        json!(["analytics_events_y2025m01", "analytics_events_y2025m02"])
+    );
+    assert_eq!(detail["aggregateRows"], 1);
+    let (events, days, audited): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM analytics_events), (SELECT count(*) FROM analytics_course_daily),
+                (SELECT count(*) FROM audit_log WHERE action = 'ANALYTICS_JOB_RUN')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("counts");
+    assert_eq!(
+        (events, days, audited),
+        (1, 1, 1),
+        "this month's event and the recent day stay"
+    );
+}
