@@ -160,10 +160,10 @@ pub async fn ingest(pool: &PgPool, actor: &Actor, body: &Value) -> Result<Ingest
     })
 }
 
-type Check = Result<NewEvent, (&'static str, String)>;
+pub(crate) type Check = Result<NewEvent, (&'static str, String)>;
 
 /// One event of a batch, checked against the caller's tenant's active packages.
-async fn check(
+pub(crate) async fn check(
     pool: &PgPool,
     actor: &Actor,
     e: &Value,
@@ -334,7 +334,9 @@ pub const DEFAULT_REPORT_DAYS: i64 = 30;
 pub struct CourseReport {
     pub course_id: Uuid,
     pub title: String,
+    #[serde(with = "db::analytics::iso_date")]
     pub from: time::Date,
+    #[serde(with = "db::analytics::iso_date")]
     pub to: time::Date,
     /// Every day with activity, oldest first.
     pub days: Vec<rows::CourseDay>,
@@ -413,4 +415,87 @@ pub async fn course_funnel(
         lessons,
         funnel,
     })
+}
+
+/// How far back a course's signals are listed.
+pub const SIGNALS_SHOWN_DAYS: i64 = 90;
+
+/// A course's signals of the last 90 days, newest week first, with their headline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownSignal {
+    #[serde(flatten)]
+    pub signal: rows::StoredSignal,
+    pub headline: String,
+}
+
+/// A course of the admin's tenant's signals (another tenant's course is not found).
+#[tracing::instrument(skip_all, fields(course = %course_id))]
+pub async fn course_signals(
+    pool: &PgPool,
+    actor: &Actor,
+    course_id: Uuid,
+) -> Result<Vec<ShownSignal>, AppError> {
+    actor.require(crate::ADMIN)?;
+    db::courses::get(pool, actor.tenant_id, course_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("course"))?;
+    let since = OffsetDateTime::now_utc().date() - time::Duration::days(SIGNALS_SHOWN_DAYS);
+    let stored = rows::signals(pool, actor.tenant_id, course_id, since, 200).await?;
+    Ok(stored
+        .into_iter()
+        .map(|s| {
+            let headline = domain::analytics::signals::SignalType::parse(&s.kind)
+                .map(|k| domain::analytics::signals::headline(k, &s.evidence))
+                .unwrap_or_default();
+            ShownSignal {
+                signal: s,
+                headline,
+            }
+        })
+        .collect())
+}
+
+/// One course of the analytics overview: its totals and its daily learners over the last
+/// 30 days (a value per day, oldest first, 0 for a day without activity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverviewRow {
+    #[serde(flatten)]
+    pub course: rows::CourseOverview,
+    #[serde(with = "db::analytics::iso_date")]
+    pub from: time::Date,
+    pub daily_learners: Vec<i64>,
+}
+
+/// Every course of the admin's tenant that is published or has learners, with enrollments,
+/// completions and the trend of daily learners over the 30 days up to `today`.
+pub async fn overview(
+    pool: &PgPool,
+    actor: &Actor,
+    today: time::Date,
+) -> Result<Vec<OverviewRow>, AppError> {
+    actor.require(crate::ADMIN)?;
+    let from = today - time::Duration::days(DEFAULT_REPORT_DAYS - 1);
+    let courses = rows::overview(pool, actor.tenant_id).await?;
+    let days = rows::tenant_learner_days(pool, actor.tenant_id, from, today).await?;
+    Ok(courses
+        .into_iter()
+        .map(|course| {
+            let mut daily = vec![0; DEFAULT_REPORT_DAYS as usize];
+            for (c, day, n) in &days {
+                if *c == course.course_id {
+                    let i = (*day - from).whole_days();
+                    if let Some(slot) = usize::try_from(i).ok().and_then(|i| daily.get_mut(i)) {
+                        *slot = i64::from(*n);
+                    }
+                }
+            }
+            OverviewRow {
+                course,
+                from,
+                daily_learners: daily,
+            }
+        })
+        .collect())
 }

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod analytics_demo;
 pub mod authoring;
 pub mod exports;
 pub mod jobs;

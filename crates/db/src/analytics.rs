@@ -2,6 +2,9 @@
 //! event id, and the ingest rate limit's counters.
 
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
+
+// Dates in JSON as `YYYY-MM-DD` (time's default is a `[year, ordinal]` pair).
+time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -360,6 +363,7 @@ pub async fn aggregate_daily(pool: &PgPool) -> Result<Aggregated, sqlx::Error> {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct CourseDay {
+    #[serde(with = "iso_date")]
     pub day: time::Date,
     pub views: i32,
     pub learners: i32,
@@ -502,31 +506,417 @@ pub const AGGREGATE_RETENTION: time::Duration = time::Duration::days(2 * 366);
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Retained {
+    /// Nothing was removed: the rest says what would have been.
+    pub dry_run: bool,
     /// The monthly partitions of raw events dropped (every one ended over 90 days ago).
     pub partitions: Vec<String>,
     /// Daily aggregate rows over two years old deleted.
     pub aggregate_rows: u64,
+    /// Signals whose window ended over a year ago deleted.
+    pub signal_rows: u64,
 }
 
-/// Applies retention: drops raw-event months that ended over 90 days ago and deletes daily
-/// aggregates over two years old. Touches nothing else (no learner rows, suggestions,
-/// outputs, packages or audit rows).
-pub async fn apply_retention(pool: &PgPool) -> Result<Retained, sqlx::Error> {
+/// Applies retention: drops raw-event months that ended over 90 days ago, deletes daily
+/// aggregates over two years old and signals whose window ended over a year ago. Touches
+/// nothing else (no learner rows, suggestions, outputs, packages or audit rows). With
+/// `dry_run` it only names and counts what it would remove.
+pub async fn apply_retention(pool: &PgPool, dry_run: bool) -> Result<Retained, sqlx::Error> {
     let now = OffsetDateTime::now_utc();
-    let partitions = drop_partitions(pool, now - EVENT_RETENTION, false).await?;
+    let partitions = drop_partitions(pool, now - EVENT_RETENTION, dry_run).await?;
     let cutoff = (now - AGGREGATE_RETENTION).date();
     let mut tx = pool.begin().await?;
-    let courses = sqlx::query!("DELETE FROM analytics_course_daily WHERE day < $1", cutoff)
-        .execute(&mut *tx)
+    let aggregate_rows = if dry_run {
+        sqlx::query_scalar!(
+            r#"SELECT (SELECT count(*) FROM analytics_course_daily WHERE day < $1)
+                    + (SELECT count(*) FROM analytics_lesson_daily WHERE day < $1) AS "n!""#,
+            cutoff
+        )
+        .fetch_one(&mut *tx)
         .await?
-        .rows_affected();
-    let lessons = sqlx::query!("DELETE FROM analytics_lesson_daily WHERE day < $1", cutoff)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .try_into()
+        .unwrap_or(0)
+    } else {
+        let courses = sqlx::query!("DELETE FROM analytics_course_daily WHERE day < $1", cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let lessons = sqlx::query!("DELETE FROM analytics_lesson_daily WHERE day < $1", cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        courses + lessons
+    };
+    // With the owner's rights: the same cut as the signals' trigger, by the database's date.
+    let signal_rows: i64 =
+        sqlx::query_scalar!(r#"SELECT cw_analytics_expire_signals($1) AS "n!""#, dry_run)
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(Retained {
+        dry_run,
         partitions,
-        aggregate_rows: courses + lessons,
+        aggregate_rows,
+        signal_rows: u64::try_from(signal_rows).unwrap_or(0),
     })
+}
+
+/// Courses of any tenant with activity on the days `[start, end)`: (tenant, course).
+pub async fn active_courses(
+    db: impl PgExecutor<'_>,
+    start: time::Date,
+    end: time::Date,
+) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT DISTINCT tenant_id, course_id FROM analytics_course_daily
+         WHERE day >= $1 AND day < $2 ORDER BY tenant_id, course_id",
+        start,
+        end
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.tenant_id, r.course_id))
+        .collect())
+}
+
+/// A course's numbers on the days `[start, end)` for the signal rules, against the active
+/// version's `lessons` (stable ids, in order): each lesson's reach among the learners active
+/// in the window (from the raw events, kept 90 days) and its quiz attempts and passes (from
+/// the daily aggregates); the enrolled learners active in the window and how many of them
+/// have completed every lesson; purchases and refunds.
+pub async fn signal_numbers(
+    db: impl PgExecutor<'_> + Copy,
+    course_id: Uuid,
+    lessons: &[String],
+    start: time::Date,
+    end: time::Date,
+) -> Result<domain::analytics::signals::CourseNumbers, sqlx::Error> {
+    let count = i32::try_from(lessons.len()).unwrap_or(i32::MAX);
+    let reach: Vec<i64> = sqlx::query_scalar!(
+        r#"WITH far AS (
+             SELECT max(lesson_index) AS n FROM analytics_events
+             WHERE course_id = $1 AND lesson_index IS NOT NULL
+               AND occurred_at >= $2::date::timestamp AT TIME ZONE 'UTC'
+               AND occurred_at < $3::date::timestamp AT TIME ZONE 'UTC'
+             GROUP BY user_id)
+           SELECT (SELECT count(*) FROM far WHERE n >= i) AS "n!"
+           FROM generate_series(1, $4) AS i ORDER BY i"#,
+        course_id,
+        start,
+        end,
+        count
+    )
+    .fetch_all(db)
+    .await?;
+    let quizzes = sqlx::query!(
+        r#"SELECT lesson_id, sum(quiz_attempts)::bigint AS "attempts!", sum(quiz_passes)::bigint AS "passes!"
+           FROM analytics_lesson_daily WHERE course_id = $1 AND day >= $2 AND day < $3
+           GROUP BY lesson_id"#,
+        course_id,
+        start,
+        end
+    )
+    .fetch_all(db)
+    .await?;
+    let learners = sqlx::query!(
+        r#"SELECT count(*) AS "studying!", count(*) FILTER (WHERE cardinality(l.completed) >= $4) AS "completed!"
+           FROM analytics_learner_courses l
+           WHERE l.course_id = $1 AND l.enrolled AND EXISTS (
+             SELECT 1 FROM analytics_events e WHERE e.course_id = $1 AND e.user_id = l.user_id
+               AND e.occurred_at >= $2::date::timestamp AT TIME ZONE 'UTC'
+               AND e.occurred_at < $3::date::timestamp AT TIME ZONE 'UTC')"#,
+        course_id,
+        start,
+        end,
+        count
+    )
+    .fetch_one(db)
+    .await?;
+    let money = sqlx::query!(
+        r#"SELECT coalesce(sum(purchases), 0)::bigint AS "purchases!", coalesce(sum(refunds), 0)::bigint AS "refunds!"
+           FROM analytics_course_daily WHERE course_id = $1 AND day >= $2 AND day < $3"#,
+        course_id,
+        start,
+        end
+    )
+    .fetch_one(db)
+    .await?;
+    let quiz = |id: &str| {
+        quizzes
+            .iter()
+            .find(|q| q.lesson_id == id)
+            .map_or((0, 0), |q| (q.attempts, q.passes))
+    };
+    Ok(domain::analytics::signals::CourseNumbers {
+        lessons: lessons
+            .iter()
+            .zip(reach)
+            .enumerate()
+            .map(|(i, (id, reach))| {
+                let (quiz_attempts, quiz_passes) = quiz(id);
+                domain::analytics::signals::LessonNumbers {
+                    lesson_id: id.clone(),
+                    index: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                    reach,
+                    quiz_attempts,
+                    quiz_passes,
+                }
+            })
+            .collect(),
+        studying: learners.studying,
+        completed: learners.completed,
+        purchases: money.purchases,
+        refunds: money.refunds,
+    })
+}
+
+/// Stores the signals found for a course's window; one already stored for the same (type,
+/// target, window) is kept as it is. The number stored now.
+pub async fn insert_signals(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+    version: i32,
+    window: (time::Date, time::Date),
+    signals: &[domain::analytics::signals::Signal],
+) -> Result<u64, sqlx::Error> {
+    if signals.is_empty() {
+        return Ok(0);
+    }
+    let kinds: Vec<String> = signals.iter().map(|s| s.kind.as_str().into()).collect();
+    let targets: Vec<String> = signals
+        .iter()
+        .map(|s| s.target_kind.as_str().into())
+        .collect();
+    let refs: Vec<String> = signals.iter().map(|s| s.target_ref.clone()).collect();
+    let severities: Vec<String> = signals.iter().map(|s| s.severity.as_str().into()).collect();
+    let evidence: Vec<serde_json::Value> = signals.iter().map(|s| s.evidence.clone()).collect();
+    Ok(sqlx::query!(
+        "INSERT INTO analytics_signals (tenant_id, course_id, version, window_start, window_end,
+             type, target_kind, target_ref, severity, evidence)
+         SELECT $1, $2, $3, $4, $5, * FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
+         ON CONFLICT (course_id, type, target_kind, target_ref, window_start, window_end) DO NOTHING",
+        tenant_id,
+        course_id,
+        version,
+        window.0,
+        window.1,
+        &kinds,
+        &targets,
+        &refs,
+        &severities,
+        &evidence
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// A stored signal.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredSignal {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target_kind: String,
+    pub target_ref: String,
+    #[serde(with = "iso_date")]
+    pub window_start: time::Date,
+    /// The day after the window's last.
+    #[serde(with = "iso_date")]
+    pub window_end: time::Date,
+    pub severity: String,
+    pub evidence: serde_json::Value,
+    pub version: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A course's signals whose windows end after `since`, newest window first, then by type and
+/// target; at most `limit`.
+pub async fn signals(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+    since: time::Date,
+    limit: i64,
+) -> Result<Vec<StoredSignal>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredSignal,
+        "SELECT id, type AS kind, target_kind, target_ref, window_start, window_end, severity,
+                evidence, version, created_at
+         FROM analytics_signals WHERE tenant_id = $1 AND course_id = $2 AND window_end > $3
+         ORDER BY window_end DESC, type, target_kind, target_ref LIMIT $4",
+        tenant_id,
+        course_id,
+        since,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One course of a tenant, as the analytics overview lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CourseOverview {
+    pub course_id: Uuid,
+    pub title: String,
+    /// Lessons of the active version (0 when it is not published).
+    pub lessons: i32,
+    /// Learners who enrolled, over all time, and how many of them completed every lesson.
+    pub enrolled: i64,
+    pub completed: i64,
+}
+
+/// Every course of `tenant_id` with published or analysed learning, newest first.
+pub async fn overview(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+) -> Result<Vec<CourseOverview>, sqlx::Error> {
+    sqlx::query_as!(
+        CourseOverview,
+        r#"WITH active AS (
+             SELECT o.course_id, jsonb_array_length(p.body -> 'lessons') AS lessons
+             FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
+             WHERE o.scope = 'COURSE' AND o.tenant_id = $1)
+           SELECT c.id AS course_id, c.title, coalesce(a.lessons, 0) AS "lessons!",
+                  count(l.user_id) FILTER (WHERE l.enrolled) AS "enrolled!",
+                  count(l.user_id) FILTER (WHERE l.enrolled AND a.lessons > 0
+                                           AND cardinality(l.completed) >= a.lessons) AS "completed!"
+           FROM courses c LEFT JOIN active a ON a.course_id = c.id
+             LEFT JOIN analytics_learner_courses l ON l.course_id = c.id
+           WHERE c.tenant_id = $1 AND (a.course_id IS NOT NULL OR l.course_id IS NOT NULL)
+           GROUP BY c.id, c.title, a.lessons, c.created_at
+           ORDER BY c.created_at DESC, c.id DESC"#,
+        tenant_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Daily learners of every course of `tenant_id` on the days `[from, to]`: (course, day,
+/// learners), by course then day.
+pub async fn tenant_learner_days(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    from: time::Date,
+    to: time::Date,
+) -> Result<Vec<(Uuid, time::Date, i32)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT course_id, day, learners FROM analytics_course_daily
+         WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 ORDER BY course_id, day",
+        tenant_id,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.course_id, r.day, r.learners))
+        .collect())
+}
+
+/// The lessons of a course's active version, in order: (stable id, title).
+pub async fn active_lesson_titles(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT l ->> 'lessonId' AS "id!", l ->> 'title' AS "title!"
+           FROM published_outputs o JOIN course_packages p ON p.id = o.package_id,
+                jsonb_array_elements(p.body -> 'lessons') WITH ORDINALITY AS x(l, n)
+           WHERE o.scope = 'COURSE' AND o.tenant_id = $1 AND o.course_id = $2 ORDER BY x.n"#,
+        tenant_id,
+        course_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
+}
+
+/// Weeks judged by each signals run: the latest settled one and three before it (a week the
+/// job missed is judged late, and a re-judged week adds nothing).
+pub const SIGNAL_WEEKS: usize = 4;
+
+/// What one signals run did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalsRun {
+    /// The weeks judged, newest first: their Mondays.
+    #[serde(serialize_with = "mondays")]
+    pub windows: Vec<(time::Date, time::Date)>,
+    /// (course, week) pairs judged.
+    pub judged: usize,
+    /// Signals found, stored or not.
+    pub found: usize,
+    /// Signals stored now (the rest were stored by an earlier run).
+    pub stored: u64,
+}
+
+/// Judges every published course with activity in each of the [`SIGNAL_WEEKS`] latest
+/// settled weeks by `now` against `thresholds`, and stores what fires. Deterministic and
+/// idempotent: a re-run finds the same signals and stores none of them again. Observes only.
+pub async fn find_signals(
+    pool: &PgPool,
+    thresholds: &domain::analytics::signals::Thresholds,
+    now: OffsetDateTime,
+) -> Result<SignalsRun, sqlx::Error> {
+    let windows = domain::analytics::signals::settled_windows(now, SIGNAL_WEEKS);
+    let mut run = SignalsRun {
+        windows: windows.clone(),
+        judged: 0,
+        found: 0,
+        stored: 0,
+    };
+    for window in windows {
+        for (tenant_id, course_id) in active_courses(pool, window.0, window.1).await? {
+            let Some((version, lessons)) = active_lessons(pool, tenant_id, course_id).await? else {
+                continue;
+            };
+            let numbers = signal_numbers(pool, course_id, &lessons, window.0, window.1).await?;
+            let found = domain::analytics::signals::evaluate(thresholds, &numbers);
+            run.judged += 1;
+            run.found += found.len();
+            run.stored +=
+                insert_signals(pool, tenant_id, course_id, version, window, &found).await?;
+        }
+    }
+    Ok(run)
+}
+
+/// Whether `user_id` has any analytics of `course_id` (events or merged learner rows).
+pub async fn has_learner(
+    db: impl PgExecutor<'_>,
+    course_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM analytics_learner_courses WHERE course_id = $1 AND user_id = $2)
+               OR EXISTS (SELECT 1 FROM analytics_events WHERE course_id = $1 AND user_id = $2) AS "x!""#,
+        course_id,
+        user_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Forgets the daily aggregation's watermark, so that its next run recomputes every day
+/// (after backdated events were stored, which a run otherwise finds only within 25 hours).
+pub async fn reset_watermark(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM analytics_watermarks WHERE job = $1", DAILY)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+fn mondays<S: serde::Serializer>(
+    windows: &[(time::Date, time::Date)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(windows.iter().map(|(start, _)| start.to_string()))
 }

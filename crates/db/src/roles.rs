@@ -178,6 +178,8 @@ pub const POLICY: &[TablePolicy] = &[
     },
     // The aggregation's watermark, moved by each run.
     read_write("analytics_watermarks"),
+    // Rule-based signals: insert-only (retention deletes year-old ones, as the owner).
+    append("analytics_signals"),
 ];
 
 /// How the runtime role uses a function of the schema.
@@ -201,6 +203,7 @@ pub const FUNCTIONS: &[(&str, FunctionUse)] = &[
     // expired ones, which the runtime role could not do itself.
     ("cw_analytics_partitions", FunctionUse::Execute),
     ("cw_analytics_drop_partitions", FunctionUse::Execute),
+    ("cw_analytics_expire_signals", FunctionUse::Execute),
     ("reject_mutation", FunctionUse::Trigger),
     ("jobs_guard_update", FunctionUse::Trigger),
     ("artifacts_guard_update", FunctionUse::Trigger),
@@ -208,6 +211,7 @@ pub const FUNCTIONS: &[(&str, FunctionUse)] = &[
     ("published_outputs_guard", FunctionUse::Trigger),
     ("published_outputs_history", FunctionUse::Trigger),
     ("cw_notify_cache", FunctionUse::Trigger),
+    ("analytics_signals_guard", FunctionUse::Trigger),
     ("artifacts_allocate_version", FunctionUse::Trigger),
 ];
 

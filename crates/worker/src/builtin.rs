@@ -25,6 +25,7 @@ pub mod lock_keys {
     pub const ANALYTICS_PARTITIONS: i64 = 16_008;
     pub const ANALYTICS_AGGREGATE: i64 = 16_009;
     pub const ANALYTICS_RETENTION: i64 = 16_010;
+    pub const ANALYTICS_SIGNALS: i64 = 16_011;
 }
 
 /// Months of raw-event partitions kept ready ahead of the current one.
@@ -101,6 +102,7 @@ pub fn sweep_orphan_objects(objects: Objects, grace: Duration) -> JobDefinition 
         schedule: Schedule::Every(Duration::from_secs(3600)),
         lock_key: lock_keys::SWEEP_ORPHAN_OBJECTS,
         timeout: Duration::from_secs(300),
+        dry_runs: false,
         run: Arc::new(move |ctx: RunContext| {
             let objects = objects.clone();
             Box::pin(async move {
@@ -119,6 +121,7 @@ pub fn close_orphaned_runs(min_age: Duration) -> JobDefinition {
         schedule: Schedule::Every(Duration::from_secs(60)),
         lock_key: lock_keys::CLOSE_ORPHANED_RUNS,
         timeout: Duration::from_secs(60),
+        dry_runs: false,
         run: Arc::new(move |ctx: RunContext| {
             Box::pin(async move {
                 let closed = db::runs::close_orphaned(&ctx.pool, min_age).await?;
@@ -140,6 +143,7 @@ pub fn reaper() -> JobDefinition {
         schedule: Schedule::Every(Duration::from_secs(15)),
         lock_key: lock_keys::REAPER,
         timeout: Duration::from_secs(60),
+        dry_runs: false,
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let reaped = db::jobs::reap(&ctx.pool).await?;
@@ -161,6 +165,7 @@ pub fn prune_job_runs() -> JobDefinition {
         schedule: Schedule::Every(Duration::from_secs(3600)),
         lock_key: lock_keys::PRUNE_JOB_RUNS,
         timeout: Duration::from_secs(300),
+        dry_runs: false,
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let deleted = db::runs::prune_runs(&ctx.pool, JOB_RUNS_RETENTION_DAYS).await?;
@@ -178,6 +183,7 @@ pub fn prune_sessions() -> JobDefinition {
         schedule: Schedule::Every(Duration::from_secs(3600)),
         lock_key: lock_keys::PRUNE_SESSIONS,
         timeout: Duration::from_secs(300),
+        dry_runs: false,
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let sessions = db::sessions::delete_expired(&ctx.pool).await?;
@@ -199,6 +205,7 @@ pub fn queue_metrics() -> JobDefinition {
         schedule: Schedule::Every(Duration::from_secs(15)),
         lock_key: lock_keys::QUEUE_METRICS,
         timeout: Duration::from_secs(30),
+        dry_runs: false,
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let depth = db::jobs::queue_depth(&ctx.pool).await?;
@@ -229,6 +236,7 @@ pub fn seal_audit() -> JobDefinition {
         schedule: Schedule::Every(Duration::from_secs(10)),
         lock_key: lock_keys::SEAL_AUDIT,
         timeout: Duration::from_secs(300),
+        dry_runs: false,
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let sealed = db::audit::seal(&ctx.pool).await?;
@@ -247,6 +255,7 @@ pub fn analytics_partitions() -> JobDefinition {
         schedule: Schedule::Every(Duration::from_secs(6 * 3600)),
         lock_key: lock_keys::ANALYTICS_PARTITIONS,
         timeout: Duration::from_secs(60),
+        dry_runs: false,
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let created =
@@ -268,62 +277,87 @@ pub fn analytics_aggregate() -> JobDefinition {
         schedule: Schedule::Every(Duration::from_secs(600)),
         lock_key: lock_keys::ANALYTICS_AGGREGATE,
         timeout: Duration::from_secs(600),
+        dry_runs: false,
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let started = std::time::Instant::now();
                 let result = db::analytics::aggregate_daily(&ctx.pool).await;
-                let ms = started.elapsed().as_millis() as u64;
-                let (status, detail) = match &result {
-                    Ok(a) => ("SUCCEEDED", serde_json::to_value(a)?),
-                    Err(e) => ("FAILED", json!({ "error": e.to_string() })),
-                };
-                db::audit::record_alone(
-                    &ctx.pool,
-                    db::audit::AuditEvent::new(
-                        domain::AuditAction::AnalyticsJobRun,
-                        "scheduled_job",
-                        "analytics-aggregate",
-                    )
-                    .metadata(json!({ "status": status, "durationMs": ms, "run": detail })),
-                )
-                .await;
-                metrics::histogram!("analytics_aggregate_seconds").record(ms as f64 / 1000.0);
-                Ok(serde_json::to_value(result?)?)
+                metrics::histogram!("analytics_aggregate_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                audited(&ctx.pool, "analytics-aggregate", started, result).await
             })
         }),
     }
 }
 
+/// Writes the `ANALYTICS_JOB_RUN` audit row of a run of `job`, failed or not, with its
+/// status, duration and what it did, and answers the run's result.
+async fn audited<T: serde::Serialize, E: std::fmt::Display>(
+    pool: &db::PgPool,
+    job: &'static str,
+    started: std::time::Instant,
+    result: Result<T, E>,
+) -> anyhow::Result<serde_json::Value> {
+    let ms = started.elapsed().as_millis() as u64;
+    let (status, detail) = match &result {
+        Ok(r) => ("SUCCEEDED", serde_json::to_value(r)?),
+        Err(e) => ("FAILED", json!({ "error": e.to_string() })),
+    };
+    db::audit::record_alone(
+        pool,
+        db::audit::AuditEvent::new(domain::AuditAction::AnalyticsJobRun, "scheduled_job", job)
+            .metadata(json!({ "status": status, "durationMs": ms, "run": detail })),
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(detail),
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
 /// Retention for analytics: raw-event months that ended over 90 days ago are dropped whole,
-/// daily aggregates over two years old deleted ([`db::analytics::apply_retention`]); audited
-/// as an `ANALYTICS_JOB_RUN`. `jobs run analytics-retention --dry-run` removes nothing.
+/// daily aggregates over two years old and signals whose week ended over a year ago deleted
+/// ([`db::analytics::apply_retention`]); audited as an `ANALYTICS_JOB_RUN`.
+/// `jobs run analytics-retention --dry-run` removes nothing and reports what it would remove.
 pub fn analytics_retention() -> JobDefinition {
     JobDefinition {
         name: "analytics-retention",
-        description: "Drop raw analytics months older than 90 days and daily aggregates older than 2 years",
+        description: "Drop raw analytics months older than 90 days, daily aggregates older than 2 years and signals older than 1 year",
         schedule: Schedule::Every(Duration::from_secs(24 * 3600)),
         lock_key: lock_keys::ANALYTICS_RETENTION,
         timeout: Duration::from_secs(600),
+        dry_runs: true,
         run: Arc::new(|ctx: RunContext| {
             Box::pin(async move {
                 let started = std::time::Instant::now();
-                let result = db::analytics::apply_retention(&ctx.pool).await;
-                let ms = started.elapsed().as_millis() as u64;
-                let (status, detail) = match &result {
-                    Ok(r) => ("SUCCEEDED", serde_json::to_value(r)?),
-                    Err(e) => ("FAILED", json!({ "error": e.to_string() })),
-                };
-                db::audit::record_alone(
+                let result = db::analytics::apply_retention(&ctx.pool, ctx.dry_run).await;
+                audited(&ctx.pool, "analytics-retention", started, result).await
+            })
+        }),
+    }
+}
+
+/// Judges the latest settled weeks of every active course against the signal rules and
+/// stores what fires ([`db::analytics::find_signals`]); audited as an `ANALYTICS_JOB_RUN`.
+/// Idempotent: a week judged again adds nothing.
+pub fn analytics_signals() -> JobDefinition {
+    JobDefinition {
+        name: "analytics-signals",
+        description: "Judge each course's settled weeks against the signal rules and store what fires",
+        schedule: Schedule::Every(Duration::from_secs(3600)),
+        lock_key: lock_keys::ANALYTICS_SIGNALS,
+        timeout: Duration::from_secs(600),
+        dry_runs: false,
+        run: Arc::new(|ctx: RunContext| {
+            Box::pin(async move {
+                let started = std::time::Instant::now();
+                let result = db::analytics::find_signals(
                     &ctx.pool,
-                    db::audit::AuditEvent::new(
-                        domain::AuditAction::AnalyticsJobRun,
-                        "scheduled_job",
-                        "analytics-retention",
-                    )
-                    .metadata(json!({ "status": status, "durationMs": ms, "run": detail })),
+                    &domain::analytics::signals::Thresholds::default(),
+                    time::OffsetDateTime::now_utc(),
                 )
                 .await;
-                Ok(serde_json::to_value(result?)?)
+                audited(&ctx.pool, "analytics-signals", started, result).await
             })
         }),
     }
@@ -342,5 +376,6 @@ pub fn all(objects: Objects, orphan_grace: Duration) -> Vec<JobDefinition> {
         analytics_partitions(),
         analytics_aggregate(),
         analytics_retention(),
+        analytics_signals(),
     ]
 }

@@ -31,6 +31,8 @@ pub enum Schedule {
 #[derive(Clone)]
 pub struct RunContext {
     pub pool: PgPool,
+    /// A dry run of a job that [`JobDefinition::dry_runs`]: report, change nothing.
+    pub dry_run: bool,
 }
 
 pub type JobFn = Arc<dyn Fn(RunContext) -> BoxFuture<'static, anyhow::Result<Value>> + Send + Sync>;
@@ -44,6 +46,9 @@ pub struct JobDefinition {
     /// The advisory lock key that keeps runs of this job from overlapping.
     pub lock_key: i64,
     pub timeout: Duration,
+    /// Whether the job runs itself in a dry run (with [`RunContext::dry_run`] set, to report
+    /// what it would do); otherwise a dry run does not call it at all.
+    pub dry_runs: bool,
     pub run: JobFn,
 }
 
@@ -317,12 +322,13 @@ impl Scheduler {
         if !db::runs::try_lock(conn, def.lock_key).await? {
             return Ok((Outcome::SkippedOverlap, None, None));
         }
-        let result = if self.dry_run {
+        let result = if self.dry_run && !def.dry_runs {
             tracing::info!(job = def.name, "dry run: not calling the job");
             (Outcome::Succeeded, None, Some(json!({ "dryRun": true })))
         } else {
             let ctx = RunContext {
                 pool: self.pool.clone(),
+                dry_run: self.dry_run,
             };
             let mut task = tokio::spawn((def.run)(ctx));
             match tokio::time::timeout(def.timeout, &mut task).await {

@@ -102,6 +102,9 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!(
             "Learner: http://{bind}/learn   The published course: http://{bind}/learn/{course}   Lesson 1: http://{bind}/learn/{course}/lesson/1"
         );
+        println!(
+            "Analytics: http://{bind}/admin/analytics   The published course's dashboard: http://{bind}/admin/analytics/{course}"
+        );
     }
     if let Some(syllabus) = samples.awaiting_review {
         println!("A syllabus awaiting review: http://{bind}/admin/syllabi/{syllabus}");
@@ -232,6 +235,23 @@ pub async fn prepare_samples(
         }
         let active = db::packages::active_version(pool, tenant.id, course.id).await?;
         out.published = active.map(|_| course.id);
+        if active.is_some() {
+            let seeded = app::analytics_demo::seed_history(
+                pool,
+                tenant.id,
+                course.id,
+                app::analytics_demo::HistorySpec::default(),
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .map_err(failed("seeding the sample course's learner history"))?;
+            if let Some(s) = seeded {
+                out.notes.push(format!(
+                    "Seeded a synthetic 30-day history of {} learners ({} events) for its analytics: they drop off before lesson {} and find the quiz of lesson {} hard; {} signals fired.",
+                    s.learners, s.events, s.drop_off_lesson, s.hard_quiz_lesson, s.signals
+                ));
+            }
+        }
     }
     out.awaiting_review = second_sample(pool, objects, &admin).await?;
     Ok(out)

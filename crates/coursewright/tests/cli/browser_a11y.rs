@@ -194,6 +194,17 @@ async fn seed(db: &TestDatabase, objects: store::Objects) -> Seeded {
     app::learning::enroll(&db.pool, &lee, live)
         .await
         .expect("enroll");
+    // A synthetic month of learners: the analytics pages have charts and signals to show.
+    app::analytics_demo::seed_history(
+        &db.pool,
+        t.id,
+        live,
+        app::analytics_demo::HistorySpec::default(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("history")
+    .expect("seeded");
 
     // A course drafted by the worker: syllabus approved, module 1 approved, one lesson of
     // module 2 edited into a second draft.
@@ -387,6 +398,12 @@ fn pages(s: &Seeded) -> Vec<Page> {
         page("users", "/admin/users", ADA),
         page("ops", "/admin/ops", ADA),
         page("audit", "/admin/audit", ADA),
+        page("analytics", "/admin/analytics", ADA),
+        page(
+            "analytics-course",
+            format!("/admin/analytics/{}", s.live),
+            ADA,
+        ),
         page("not-found", format!("/admin/content/{}", Uuid::nil()), ADA),
         page("reviewer-home", "/admin", REY),
         page("reviewer-content", "/admin/content", REY),

@@ -413,6 +413,32 @@ async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
         .expect("samples");
     let course = samples.published.expect("a published course");
     let review = samples.awaiting_review.expect("a syllabus awaiting review");
+    // Its synthetic history, through ingest's checks and the aggregation: charts and signals
+    // (the drop-off before lesson 5 of 8 and the hard quiz of lesson 2) on a fresh machine.
+    let history = || async {
+        sqlx::query_as::<_, (i64, i64, Vec<String>)>(
+            "SELECT (SELECT count(*) FROM analytics_events),
+                    (SELECT count(*) FROM analytics_course_daily),
+                    ARRAY(SELECT DISTINCT type || ' ' || target_kind FROM analytics_signals ORDER BY 1)",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .expect("history")
+    };
+    let (events, days, signals) = history().await;
+    assert!(events > 5_000, "{events}");
+    assert!(days >= 28, "{days} days with activity");
+    assert_eq!(
+        signals,
+        ["HIGH_DROP_OFF LESSON", "LOW_QUIZ_PASS_RATE QUIZ"],
+        "{:?}",
+        samples.notes
+    );
+    assert!(
+        samples.notes.iter().any(|n| n.contains("300 learners")),
+        "{:?}",
+        samples.notes
+    );
     let again = coursewright::commands::demo::prepare_samples(&db.app_pool, objects)
         .await
         .expect("again");
@@ -421,6 +447,7 @@ async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
         (Some(course), Some(review))
     );
     assert!(again.notes.is_empty(), "once per tenant: {:?}", again.notes);
+    assert_eq!(history().await.0, events, "the history is seeded once");
 
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT kind, status, count(*) FROM artifacts GROUP BY kind, status ORDER BY kind, status",

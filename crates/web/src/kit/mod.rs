@@ -5,6 +5,7 @@
 //! ([`metrics`]).
 
 pub mod auth;
+pub mod charts;
 pub mod csrf;
 pub mod download;
 pub mod edge;

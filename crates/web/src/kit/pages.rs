@@ -56,6 +56,7 @@ fn nav_for(caller: Option<&Caller>, path: &str) -> Vec<NavItem> {
         items.push(("/admin/jobs", "Jobs"));
     }
     if c.role == Role::Admin {
+        items.push(("/admin/analytics", "Analytics"));
         items.push(("/admin/users", "Users"));
         items.push(("/admin/ops", "Ops"));
         items.push(("/admin/audit", "Audit log"));

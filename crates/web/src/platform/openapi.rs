@@ -261,6 +261,11 @@ fn ops() -> Vec<Op> {
             "/api/admin/analytics/funnel/{course}",
             "A course's funnels and lesson reach (counts only)",
         ),
+        op(
+            "get",
+            "/api/admin/analytics/signals/{course}",
+            "A course's rule-based signals of the last 90 days",
+        ),
         op("get", "/api/courses", "The tenant's courses"),
         op(
             "get",

@@ -593,3 +593,241 @@ async fn admins_read_aggregates_of_their_own_courses_only() {
         .expect("third");
     assert_eq!(funnel(&f).await, after);
 }
+
+/// Stores, for the week starting `monday`, `learners` learners who view lesson 1, `onward`
+/// of whom also reach the last lesson, and `attempts` attempts at lesson 1's quiz of which
+/// `passes` pass; every event on the week's Wednesday.
+#[allow(clippy::too_many_arguments)]
+async fn week_of_events(
+    f: &Fixture,
+    tag: u32,
+    monday: time::Date,
+    lessons: &[String],
+    learners: i32,
+    onward: i32,
+    attempts: i32,
+    passes: i32,
+) {
+    let tenant: Uuid = sqlx::query_scalar("SELECT tenant_id FROM courses WHERE id = $1")
+        .bind(f.course)
+        .fetch_one(&f.app.db.pool)
+        .await
+        .expect("tenant");
+    let wednesday = (monday + time::Duration::days(2)).midnight().assume_utc();
+    let last = lessons.len() as i32;
+    sqlx::query(
+        "INSERT INTO analytics_events (id, tenant_id, user_id, course_id, version, lesson_id,
+                                       lesson_index, type, value, occurred_at)
+         SELECT gen_random_uuid(), $1, md5($3::text || '-' || u)::uuid, $2, 1, $4::text, 1,
+                'lesson_viewed', NULL::int, $5 + make_interval(mins => u)
+           FROM generate_series(1, $6) AS u
+         UNION ALL
+         SELECT gen_random_uuid(), $1, md5($3::text || '-' || u)::uuid, $2, 1, $7::text, $8::int,
+                'lesson_viewed', NULL::int, $5 + make_interval(mins => u + 1)
+           FROM generate_series(1, $9) AS u
+         UNION ALL
+         SELECT gen_random_uuid(), $1, md5($3::text || '-' || u)::uuid, $2, 1, $4, 1,
+                'quiz_attempted', 50, $5 + make_interval(mins => u + 2)
+           FROM generate_series(1, $10) AS u
+         UNION ALL
+         SELECT gen_random_uuid(), $1, md5($3::text || '-' || u)::uuid, $2, 1, $4, 1,
+                'quiz_passed', 90, $5 + make_interval(mins => u + 2)
+           FROM generate_series(1, $11) AS u",
+    )
+    .bind(tenant)
+    .bind(f.course)
+    .bind(tag as i32)
+    .bind(&lessons[0])
+    .bind(wednesday)
+    .bind(learners)
+    .bind(&lessons[lessons.len() - 1])
+    .bind(last)
+    .bind(onward)
+    .bind(attempts)
+    .bind(passes)
+    .execute(&f.app.db.pool)
+    .await
+    .expect("events");
+}
+
+#[tokio::test]
+async fn signals_fire_past_their_thresholds_once_per_week_and_show_to_their_tenant_only() {
+    let f = fixture().await;
+    let c = f.course;
+    db::analytics::ensure_partitions_ahead(&f.app.db.pool, 1)
+        .await
+        .expect("partitions");
+    let tenant: Uuid = sqlx::query_scalar("SELECT tenant_id FROM courses WHERE id = $1")
+        .bind(c)
+        .fetch_one(&f.app.db.pool)
+        .await
+        .expect("tenant");
+    let (_, lessons) = db::analytics::active_lessons(&f.app.db.pool, tenant, c)
+        .await
+        .expect("lessons")
+        .expect("published");
+    assert!(lessons.len() >= 2, "{lessons:?}");
+    let now = time::OffsetDateTime::now_utc();
+    let weeks = domain::analytics::signals::settled_windows(now, 2);
+    let (newest, older) = (weeks[0], weeks[1]);
+    // The newest week sits exactly at the thresholds (40 → 28 is a 30% drop; 10 of 20
+    // attempts is a 50% pass rate): nothing. The week before is one learner and one pass
+    // past them: a drop-off on the last lesson's path and a low pass rate on lesson 1's quiz.
+    week_of_events(&f, 1, newest.0, &lessons, 40, 28, 20, 10).await;
+    week_of_events(&f, 2, older.0, &lessons, 40, 27, 20, 9).await;
+    db::analytics::aggregate_daily(&f.app.db.app_pool)
+        .await
+        .expect("aggregate");
+    let thresholds = domain::analytics::signals::Thresholds::default();
+    let run = db::analytics::find_signals(&f.app.db.app_pool, &thresholds, now)
+        .await
+        .expect("signals");
+    assert_eq!((run.found, run.stored), (2, 2), "{run:?}");
+    let again = db::analytics::find_signals(&f.app.db.app_pool, &thresholds, now)
+        .await
+        .expect("again");
+    assert_eq!((again.found, again.stored), (2, 0), "a re-run adds nothing");
+
+    let stored: Vec<(String, String, String, time::Date, String, Value)> = sqlx::query_as(
+        "SELECT type, target_kind, target_ref, window_start, severity, evidence
+         FROM analytics_signals ORDER BY type",
+    )
+    .fetch_all(&f.app.db.pool)
+    .await
+    .expect("signals");
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    let (kind, target, target_ref, start, severity, evidence) = &stored[0];
+    assert_eq!(
+        (
+            kind.as_str(),
+            target.as_str(),
+            target_ref,
+            *start,
+            severity.as_str()
+        ),
+        ("HIGH_DROP_OFF", "LESSON", &lessons[1], older.0, "MEDIUM")
+    );
+    assert_eq!(
+        (evidence["previousReach"].clone(), evidence["reach"].clone()),
+        (json!(40), json!(27))
+    );
+    assert_eq!(evidence["dropPercent"], 32.5);
+    let (kind, target, target_ref, _, _, evidence) = &stored[1];
+    assert_eq!(
+        (kind.as_str(), target.as_str(), target_ref),
+        ("LOW_QUIZ_PASS_RATE", "QUIZ", &lessons[0])
+    );
+    assert_eq!(
+        (evidence["attempts"].clone(), evidence["passes"].clone()),
+        (json!(20), json!(9))
+    );
+
+    // Stored signals are never changed, and only retention deletes them, once a year old.
+    for sql in [
+        "UPDATE analytics_signals SET severity = 'HIGH'",
+        "DELETE FROM analytics_signals",
+    ] {
+        let err = sqlx::query(sql)
+            .execute(&f.app.db.pool)
+            .await
+            .expect_err(sql);
+        assert!(err.to_string().contains("insert-only"), "{sql}: {err}");
+    }
+    sqlx::query(
+        "INSERT INTO analytics_signals (tenant_id, course_id, type, target_kind, target_ref,
+             window_start, window_end, severity, evidence, version)
+         VALUES ($1, $2, 'LOW_COMPLETION', 'COURSE', 'course', current_date - 373,
+                 current_date - 366, 'HIGH', '{}', 1)",
+    )
+    .bind(tenant)
+    .bind(c)
+    .execute(&f.app.db.pool)
+    .await
+    .expect("a year-old signal");
+    let dry = db::analytics::apply_retention(&f.app.db.app_pool, true)
+        .await
+        .expect("dry run");
+    assert_eq!((dry.dry_run, dry.signal_rows), (true, 1), "{dry:?}");
+    let kept = db::analytics::apply_retention(&f.app.db.app_pool, false)
+        .await
+        .expect("retention");
+    assert_eq!(kept.signal_rows, 1, "{kept:?}");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM analytics_signals")
+        .fetch_one(&f.app.db.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 2, "this year's signals stay");
+
+    // Over HTTP: the course's admins only, dates as dates, each with its sentence.
+    let url = f.app.url(&format!("/api/admin/analytics/signals/{c}"));
+    let body: Value = f
+        .admin
+        .get(&url)
+        .send()
+        .await
+        .expect("r")
+        .json()
+        .await
+        .expect("json");
+    let items = body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{body}");
+    assert_eq!(items[0]["windowStart"], json!(older.0.to_string()));
+    assert!(
+        items.iter().any(|s| s["headline"]
+            == "The quiz of lesson 1 passes 9 of 20 attempts: 45% (threshold 50%)."),
+        "{body}"
+    );
+    assert_eq!(f.learner.get(&url).send().await.expect("r").status(), 403);
+    let foreign = f
+        .app
+        .url(&format!("/api/admin/analytics/signals/{}", f.foreign));
+    assert_eq!(f.admin.get(&foreign).send().await.expect("r").status(), 404);
+
+    // The dashboard: the course in the overview, its signals and charts on its page.
+    let page = |path: String| {
+        let req = f.admin.get(f.app.url(&path));
+        async move {
+            let res = req.send().await.expect("page");
+            (res.status().as_u16(), res.text().await.expect("html"))
+        }
+    };
+    let (status, home) = page("/admin/analytics".into()).await;
+    assert_eq!(status, 200);
+    assert!(
+        home.contains(&format!("href=\"/admin/analytics/{c}\"")),
+        "{home}"
+    );
+    assert!(
+        !home.contains("Globex onboarding"),
+        "another tenant's course"
+    );
+    let from = older.0;
+    let (status, html) = page(format!("/admin/analytics/{c}?from={from}&to={}", newest.1)).await;
+    assert_eq!(status, 200);
+    for needle in [
+        "High drop-off",
+        "Low quiz pass rate",
+        r#"<svg class="chart" id="activity""#,
+        r#"<svg class="chart" id="reach""#,
+        r#"<svg class="chart" id="quizzes""#,
+        "<title id=\"quizzes-t\">",
+        "passes 9 of 20 attempts",
+    ] {
+        assert!(html.contains(needle), "{needle} is missing");
+    }
+    assert!(
+        !html.contains(&f.learner_id.to_string()),
+        "no learner on the dashboard"
+    );
+    let (status, _) = page(format!("/admin/analytics/{}", f.foreign)).await;
+    assert_eq!(status, 404);
+    let res = f
+        .learner
+        .get(f.app.url(&format!("/admin/analytics/{c}")))
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(res.status(), 403);
+    let (status, _) = page(format!("/admin/analytics/{c}?from=soon")).await;
+    assert_eq!(status, 422);
+}

@@ -22,6 +22,7 @@ fn def(
         schedule: Schedule::Every(Duration::from_millis(period_ms)),
         lock_key: key,
         timeout: Duration::from_secs(5),
+        dry_runs: false,
         run: Arc::new(move |_ctx: RunContext| {
             let body = body.clone();
             Box::pin(async move {
@@ -158,6 +159,7 @@ async fn a_job_slower_than_its_period_never_overlaps_itself() {
         schedule: Schedule::Every(Duration::from_millis(150)),
         lock_key: 2,
         timeout: Duration::from_secs(5),
+        dry_runs: false,
         run: Arc::new(move |_| {
             let (r, p) = (r.clone(), p.clone());
             Box::pin(async move {

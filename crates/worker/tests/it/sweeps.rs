@@ -153,6 +153,7 @@ async fn runs_left_running_by_a_dead_runner_are_closed_and_runs_still_held_are_n
         schedule: Schedule::Manual,
         lock_key: 41,
         timeout: Duration::from_secs(60),
+        dry_runs: false,
         run: Arc::new({
             let (started, release) = (started.clone(), release.clone());
             move |_: RunContext| {
@@ -350,6 +351,24 @@ async fn analytics_retention_drops_only_old_months_and_old_aggregates() {
         "retention".into(),
         false,
     );
+    // A dry run names what would go and removes nothing.
+    let dry = s
+        .run_now("analytics-retention", true)
+        .await
+        .expect("dry run");
+    assert_eq!(dry.outcome, Outcome::Succeeded, "{:?}", dry.error);
+    let detail = dry.detail.expect("detail");
+    assert_eq!(detail["dryRun"], true);
+    assert_eq!(
+        detail["partitions"],
+        json!(["analytics_events_y2025m01", "analytics_events_y2025m02"])
+    );
+    assert_eq!(detail["aggregateRows"], 1);
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM analytics_events")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(events, 2, "a dry run keeps every event");
     let report = s.run_now("analytics-retention", false).await.expect("run");
     assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.error);
     let detail = report.detail.expect("detail");
@@ -367,7 +386,42 @@ async fn analytics_retention_drops_only_old_months_and_old_aggregates() {
     .expect("counts");
     assert_eq!(
         (events, days, audited),
-        (1, 1, 1),
+        (1, 1, 2),
         "this month's event and the recent day stay"
+    );
+}
+
+#[tokio::test]
+async fn the_signals_job_judges_the_settled_weeks_and_audits_its_run() {
+    let db = TestDatabase::new().await;
+    let s = Scheduler::new(
+        db.app_pool.clone(),
+        vec![builtin::analytics_signals()],
+        AlertRouter::new(db.app_pool.clone(), None),
+        "signals".into(),
+        false,
+    );
+    let report = s.run_now("analytics-signals", false).await.expect("run");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.error);
+    let detail = report.detail.expect("detail");
+    let expected: Vec<String> =
+        domain::analytics::signals::settled_windows(time::OffsetDateTime::now_utc(), 4)
+            .into_iter()
+            .map(|(monday, _)| monday.to_string())
+            .collect();
+    assert_eq!(detail["windows"], json!(expected));
+    assert_eq!(
+        (detail["judged"].clone(), detail["stored"].clone()),
+        (json!(0), json!(0))
+    );
+    let (job, status): (String, String) = sqlx::query_as(
+        "SELECT entity_id, metadata ->> 'status' FROM audit_log WHERE action = 'ANALYTICS_JOB_RUN'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("audited");
+    assert_eq!(
+        (job.as_str(), status.as_str()),
+        ("analytics-signals", "SUCCEEDED")
     );
 }

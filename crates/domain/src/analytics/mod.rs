@@ -86,6 +86,8 @@ impl fmt::Display for EventType {
     }
 }
 
+pub mod signals;
+
 /// A quiz score in whole percent (0 when the quiz has no questions).
 pub fn percent(score: u32, total: u32) -> u32 {
     (score * 100).checked_div(total).unwrap_or(0)
