@@ -104,7 +104,12 @@ pub async fn seed_history(
     let drop_off = n / 2 + 1;
     let hard_quiz = 2.min(n);
     let mut rng = Rng(spec.seed);
+    // Another course's history gets other event ids (the same history otherwise).
+    let (id_hi, id_lo) = course_id.as_u64_pair();
     let start = now - Duration::days(i64::from(spec.days));
+    // The partitions of the history's months (the migration made only the last one ahead).
+    let months = i32::try_from(spec.days / 28 + 2).unwrap_or(i32::MAX);
+    rows::ensure_partitions(pool, start.date(), months).await?;
     let latest = now - Duration::minutes(10);
     let mut events: Vec<NewEvent> = Vec::new();
     let mut courses = std::collections::HashMap::new();
@@ -125,7 +130,7 @@ pub async fn seed_history(
                       rng: &mut Rng|
          -> serde_json::Value {
             let mut e = json!({
-                "id": Uuid::from_u64_pair(rng.next(), rng.next()),
+                "id": Uuid::from_u64_pair(rng.next() ^ id_hi, rng.next() ^ id_lo),
                 "type": kind.as_str(),
                 "courseId": course_id,
                 "occurredAt": t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
@@ -223,8 +228,9 @@ pub async fn seed_history(
     }
     events.retain(|e| e.occurred_at <= latest);
     let mut tx = pool.begin().await?;
+    let mut stored = 0;
     for chunk in events.chunks(5_000) {
-        rows::insert(&mut tx, chunk).await?;
+        stored += rows::insert(&mut tx, chunk).await?.len();
     }
     // Backdated events: the next aggregation recomputes every day, not only the recent ones.
     rows::reset_watermark(&mut *tx).await?;
@@ -238,7 +244,7 @@ pub async fn seed_history(
     .await?;
     Ok(Some(Seeded {
         learners: spec.learners,
-        events: events.len(),
+        events: stored,
         drop_off_lesson: drop_off,
         hard_quiz_lesson: hard_quiz,
         signals: run.stored,

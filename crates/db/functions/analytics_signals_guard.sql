@@ -6,7 +6,7 @@
 -- year ago.
 CREATE OR REPLACE FUNCTION analytics_signals_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND OLD.window_end < current_date - 365 THEN
+    IF TG_OP = 'DELETE' AND OLD.window_end < (now() AT TIME ZONE 'UTC')::date - 365 THEN
         RETURN OLD;
     END IF;
     RAISE EXCEPTION 'analytics_signals is insert-only: % is not allowed', TG_OP

@@ -11,9 +11,9 @@ DECLARE
     n bigint;
 BEGIN
     IF p_dry_run THEN
-        SELECT count(*) INTO n FROM analytics_signals WHERE window_end < current_date - 365;
+        SELECT count(*) INTO n FROM analytics_signals WHERE window_end < (now() AT TIME ZONE 'UTC')::date - 365;
     ELSE
-        DELETE FROM analytics_signals WHERE window_end < current_date - 365;
+        DELETE FROM analytics_signals WHERE window_end < (now() AT TIME ZONE 'UTC')::date - 365;
         GET DIAGNOSTICS n = ROW_COUNT;
     END IF;
     RETURN n;

@@ -29,7 +29,7 @@ CREATE INDEX analytics_signals_tenant_course_idx ON analytics_signals (tenant_id
 -- year ago.
 CREATE OR REPLACE FUNCTION analytics_signals_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND OLD.window_end < current_date - 365 THEN
+    IF TG_OP = 'DELETE' AND OLD.window_end < (now() AT TIME ZONE 'UTC')::date - 365 THEN
         RETURN OLD;
     END IF;
     RAISE EXCEPTION 'analytics_signals is insert-only: % is not allowed', TG_OP
@@ -50,9 +50,9 @@ DECLARE
     n bigint;
 BEGIN
     IF p_dry_run THEN
-        SELECT count(*) INTO n FROM analytics_signals WHERE window_end < current_date - 365;
+        SELECT count(*) INTO n FROM analytics_signals WHERE window_end < (now() AT TIME ZONE 'UTC')::date - 365;
     ELSE
-        DELETE FROM analytics_signals WHERE window_end < current_date - 365;
+        DELETE FROM analytics_signals WHERE window_end < (now() AT TIME ZONE 'UTC')::date - 365;
         GET DIAGNOSTICS n = ROW_COUNT;
     END IF;
     RETURN n;

@@ -583,8 +583,10 @@ pub async fn active_courses(
 /// A course's numbers on the days `[start, end)` for the signal rules, against the active
 /// version's `lessons` (stable ids, in order): each lesson's reach among the learners active
 /// in the window (from the raw events, kept 90 days) and its quiz attempts and passes (from
-/// the daily aggregates); the enrolled learners active in the window and how many of them
-/// have completed every lesson; purchases and refunds.
+/// the daily aggregates); the learners active in the window who had enrolled by its end and
+/// how many of them had completed every lesson by then (from the raw events, so a week
+/// judged again finds the same numbers; an enrollment over 90 days old is past their
+/// retention and not seen); purchases and refunds.
 pub async fn signal_numbers(
     db: impl PgExecutor<'_> + Copy,
     course_id: Uuid,
@@ -619,17 +621,28 @@ pub async fn signal_numbers(
     )
     .fetch_all(db)
     .await?;
+    // From the events alone, up to the window's end: judging a week again later finds the
+    // same numbers (the learners' state today would not).
     let learners = sqlx::query!(
-        r#"SELECT count(*) AS "studying!", count(*) FILTER (WHERE cardinality(l.completed) >= $4) AS "completed!"
-           FROM analytics_learner_courses l
-           WHERE l.course_id = $1 AND l.enrolled AND EXISTS (
-             SELECT 1 FROM analytics_events e WHERE e.course_id = $1 AND e.user_id = l.user_id
-               AND e.occurred_at >= $2::date::timestamp AT TIME ZONE 'UTC'
-               AND e.occurred_at < $3::date::timestamp AT TIME ZONE 'UTC')"#,
+        r#"WITH active AS (
+             SELECT DISTINCT user_id FROM analytics_events
+             WHERE course_id = $1
+               AND occurred_at >= $2::date::timestamp AT TIME ZONE 'UTC'
+               AND occurred_at < $3::date::timestamp AT TIME ZONE 'UTC'),
+           learner AS (
+             SELECT e.user_id, bool_or(e.type = 'enrolled') AS enrolled,
+                    count(DISTINCT e.lesson_id) FILTER (
+                      WHERE e.type = 'lesson_completed' AND e.lesson_id = ANY($4)) AS lessons
+             FROM analytics_events e JOIN active a ON a.user_id = e.user_id
+             WHERE e.course_id = $1 AND e.occurred_at < $3::date::timestamp AT TIME ZONE 'UTC'
+             GROUP BY e.user_id)
+           SELECT count(*) FILTER (WHERE enrolled) AS "studying!",
+                  count(*) FILTER (WHERE enrolled AND lessons >= cardinality($4::text[])) AS "completed!"
+           FROM learner"#,
         course_id,
         start,
         end,
-        count
+        lessons
     )
     .fetch_one(db)
     .await?;
@@ -866,7 +879,23 @@ pub async fn find_signals(
     thresholds: &domain::analytics::signals::Thresholds,
     now: OffsetDateTime,
 ) -> Result<SignalsRun, sqlx::Error> {
-    let windows = domain::analytics::signals::settled_windows(now, SIGNAL_WEEKS);
+    // Only weeks the aggregation has read past the settling time: after an outage of the
+    // aggregation, a week waits for its totals rather than being judged on part of them.
+    let aggregated: Option<OffsetDateTime> = sqlx::query_scalar!(
+        "SELECT received_upto FROM analytics_watermarks WHERE job = $1",
+        DAILY
+    )
+    .fetch_optional(pool)
+    .await?;
+    let windows: Vec<(time::Date, time::Date)> =
+        domain::analytics::signals::settled_windows(now, SIGNAL_WEEKS)
+            .into_iter()
+            .filter(|(_, end)| {
+                aggregated.is_some_and(|a| {
+                    end.midnight().assume_utc() + domain::analytics::signals::SETTLE <= a
+                })
+            })
+            .collect();
     let mut run = SignalsRun {
         windows: windows.clone(),
         judged: 0,

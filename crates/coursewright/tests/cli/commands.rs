@@ -428,12 +428,13 @@ async fn demo_seeding_twice_keeps_one_tenant_and_gives_fresh_passwords() {
     let (events, days, signals) = history().await;
     assert!(events > 5_000, "{events}");
     assert!(days >= 28, "{days} days with activity");
-    assert_eq!(
-        signals,
-        ["HIGH_DROP_OFF LESSON", "LOW_QUIZ_PASS_RATE QUIZ"],
-        "{:?}",
-        samples.notes
-    );
+    for expected in ["HIGH_DROP_OFF LESSON", "LOW_QUIZ_PASS_RATE QUIZ"] {
+        assert!(
+            signals.iter().any(|s| s == expected),
+            "{expected}: {signals:?} {:?}",
+            samples.notes
+        );
+    }
     assert!(
         samples.notes.iter().any(|n| n.contains("300 learners")),
         "{:?}",

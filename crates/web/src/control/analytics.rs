@@ -39,7 +39,15 @@ fn date(field: &str, v: Option<&str>) -> Result<Option<time::Date>, WebError> {
     v.filter(|s| !s.is_empty())
         .map(|s| {
             time::Date::parse(s, &format)
-                .map_err(|_| WebError::Unprocessable(format!("{field}: a date as YYYY-MM-DD")))
+                .ok()
+                // Signed or far-off years parse, but no analytics lie there (and PostgreSQL
+                // or date arithmetic would refuse them).
+                .filter(|d| (2000..=9999).contains(&d.year()))
+                .ok_or_else(|| {
+                    WebError::Unprocessable(format!(
+                        "{field}: a date as YYYY-MM-DD, from the year 2000 to 9999"
+                    ))
+                })
         })
         .transpose()
 }

@@ -512,6 +512,9 @@ async fn admins_read_aggregates_of_their_own_courses_only() {
         "?from=yesterday",
         "?from=2026-12-02&to=2026-12-01",
         "?from=2020-01-01&to=2026-12-01",
+        "?to=-9999-01-01",
+        "?from=-5000-01-01&to=-5000-01-02",
+        "?from=1899-12-31&to=1900-01-01",
     ] {
         let (status, code, message) = error_of(f.admin.get(url(q)).send().await.expect("r")).await;
         assert_eq!(

@@ -401,6 +401,13 @@ async fn the_signals_job_judges_the_settled_weeks_and_audits_its_run() {
         "signals".into(),
         false,
     );
+    // Before any aggregation no week has its totals: none is judged.
+    let report = s.run_now("analytics-signals", false).await.expect("run");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.error);
+    assert_eq!(report.detail.expect("detail")["windows"], json!([]));
+    db::analytics::aggregate_daily(&db.app_pool)
+        .await
+        .expect("aggregate");
     let report = s.run_now("analytics-signals", false).await.expect("run");
     assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.error);
     let detail = report.detail.expect("detail");
@@ -415,7 +422,8 @@ async fn the_signals_job_judges_the_settled_weeks_and_audits_its_run() {
         (json!(0), json!(0))
     );
     let (job, status): (String, String) = sqlx::query_as(
-        "SELECT entity_id, metadata ->> 'status' FROM audit_log WHERE action = 'ANALYTICS_JOB_RUN'",
+        "SELECT entity_id, metadata ->> 'status' FROM audit_log WHERE action = 'ANALYTICS_JOB_RUN'
+         ORDER BY id DESC LIMIT 1",
     )
     .fetch_one(&db.pool)
     .await
