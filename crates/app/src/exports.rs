@@ -151,6 +151,9 @@ async fn target(pool: &PgPool, who: Requester, course_id: Uuid) -> Result<Target
             let view = packages::learner_view(pool, a.tenant_id, course_id, a.user_id)
                 .await?
                 .ok_or_else(crate::learning::not_published)?;
+            if view.needs_purchase() {
+                return Err(crate::learning::purchase_required());
+            }
             if !view.enrolled {
                 return Err(AppError::Forbidden(
                     "enroll in the course before exporting it".into(),

@@ -16,18 +16,42 @@ pub fn not_published() -> AppError {
 }
 
 /// Enrolls the actor in a published course; true when this created the enrollment (a
-/// repeat changes nothing). An unpublished or foreign course is not found.
+/// repeat changes nothing). An unpublished or foreign course is not found; a sold course
+/// needs a PAID purchase first (`crate::store::purchase` enrolls its buyer itself).
 #[tracing::instrument(skip_all, fields(course = %course_id))]
 pub async fn enroll(pool: &PgPool, actor: &Actor, course_id: Uuid) -> Result<bool, AppError> {
     let mut tx = pool.begin().await?;
-    let version = packages::active_version(&mut *tx, actor.tenant_id, course_id)
+    let view = packages::learner_view(&mut *tx, actor.tenant_id, course_id, actor.user_id)
         .await?
         .ok_or_else(not_published)?;
+    if view.needs_purchase() {
+        return Err(purchase_required());
+    }
+    let created = enroll_in(&mut tx, actor, course_id, view.active.version).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// The refusal of a sold course to a learner who has not bought it.
+pub fn purchase_required() -> AppError {
+    AppError::Conflict {
+        code: "purchase_required",
+        message: "this course is sold: buy it first (POST /api/store/purchase)".into(),
+    }
+}
+
+/// Enrolls `actor` in `tx` (with its `enrolled` event and audit row); true when new.
+pub(crate) async fn enroll_in(
+    tx: &mut db::Transaction<'_, db::Postgres>,
+    actor: &Actor,
+    course_id: Uuid,
+    version: i32,
+) -> Result<bool, AppError> {
     let created =
-        packages::insert_enrollment(&mut tx, actor.tenant_id, actor.user_id, course_id).await?;
+        packages::insert_enrollment(tx, actor.tenant_id, actor.user_id, course_id).await?;
     if let Some(id) = created {
         analytics::witnessed(
-            &mut tx,
+            tx,
             actor,
             course_id,
             version,
@@ -37,7 +61,7 @@ pub async fn enroll(pool: &PgPool, actor: &Actor, course_id: Uuid) -> Result<boo
         )
         .await?;
         audit::record(
-            &mut tx,
+            tx,
             AuditEvent::new(AuditAction::EnrollmentCreated, "enrollment", id)
                 .tenant(actor.tenant_id)
                 .actor(Some(actor.user_id))
@@ -45,7 +69,6 @@ pub async fn enroll(pool: &PgPool, actor: &Actor, course_id: Uuid) -> Result<boo
         )
         .await;
     }
-    tx.commit().await?;
     Ok(created.is_some())
 }
 

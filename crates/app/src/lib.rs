@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod learning;
 pub mod people;
 pub mod publishing;
+pub mod store;
 
 use std::time::Duration;
 

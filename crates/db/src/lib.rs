@@ -18,6 +18,7 @@ pub mod password_links;
 pub mod roles;
 pub mod runs;
 pub mod sessions;
+pub mod store;
 pub mod tenants;
 pub mod throttle;
 pub mod types;

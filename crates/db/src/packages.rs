@@ -284,6 +284,31 @@ pub struct LearnerView {
     pub active: Active,
     pub enrolled: bool,
     pub completed: Vec<String>,
+    /// The course's active product, when it is sold.
+    pub price: Option<Price>,
+    /// Whether the learner holds a PAID purchase of the course.
+    pub purchased: bool,
+}
+
+/// What a sold course costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Price {
+    pub product_id: Uuid,
+    pub title: String,
+    pub price_cents: i64,
+    pub currency: String,
+}
+
+impl LearnerView {
+    /// Whether the course is sold and the learner has not bought it (or it was refunded).
+    pub fn needs_purchase(&self) -> bool {
+        self.price.is_some() && !self.purchased
+    }
+
+    /// The access rule: enrolled, and where the course is sold, a PAID purchase.
+    pub fn has_access(&self) -> bool {
+        self.enrolled && !self.needs_purchase()
+    }
 }
 
 /// One query: the pointer, the learner's enrollment and progress.
@@ -297,8 +322,13 @@ pub async fn learner_view(
         r#"SELECT p.id, p.version, p.title, p.content_hash,
                 EXISTS (SELECT 1 FROM enrollments e WHERE e.user_id = $3 AND e.course_id = $2) AS "enrolled!",
                 coalesce((SELECT array_agg(lp.lesson_id ORDER BY lp.lesson_id) FROM lesson_progress lp
-                          WHERE lp.user_id = $3 AND lp.course_id = $2 AND lp.completed), '{}') AS "completed!"
+                          WHERE lp.user_id = $3 AND lp.course_id = $2 AND lp.completed), '{}') AS "completed!",
+                pr.id AS "product_id?", pr.title AS "product_title?", pr.price_cents AS "price_cents?",
+                pr.currency AS "currency?",
+                EXISTS (SELECT 1 FROM purchases pu WHERE pu.user_id = $3 AND pu.course_id = $2
+                        AND pu.status = 'PAID') AS "purchased!"
          FROM published_outputs o JOIN course_packages p ON p.id = o.package_id
+           LEFT JOIN products pr ON pr.course_id = $2 AND pr.tenant_id = $1 AND pr.active
          WHERE o.scope = 'COURSE' AND o.course_id = $2 AND o.tenant_id = $1"#,
         tenant_id,
         course_id,
@@ -316,6 +346,16 @@ pub async fn learner_view(
         },
         enrolled: r.enrolled,
         completed: r.completed,
+        price: match (r.product_id, r.product_title, r.price_cents, r.currency) {
+            (Some(product_id), Some(title), Some(price_cents), Some(currency)) => Some(Price {
+                product_id,
+                title,
+                price_cents,
+                currency,
+            }),
+            _ => None,
+        },
+        purchased: r.purchased,
     }))
 }
 

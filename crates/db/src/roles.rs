@@ -180,6 +180,22 @@ pub const POLICY: &[TablePolicy] = &[
     read_write("analytics_watermarks"),
     // Rule-based signals: insert-only (retention deletes year-old ones, as the owner).
     append("analytics_signals"),
+    // Products: created, and their price, title and active flag changed by admins.
+    append_updating(
+        "products",
+        &[
+            "title",
+            "price_cents",
+            "currency",
+            "active",
+            "updated_by",
+            "updated_at",
+        ],
+    ),
+    // Purchases: insert-only but for PAID → REFUNDED (a trigger guards it too).
+    append_updating("purchases", &["status", "refunded_at"]),
+    // Each refund, insert-only.
+    append("refunds"),
 ];
 
 /// How the runtime role uses a function of the schema.
@@ -212,6 +228,7 @@ pub const FUNCTIONS: &[(&str, FunctionUse)] = &[
     ("published_outputs_history", FunctionUse::Trigger),
     ("cw_notify_cache", FunctionUse::Trigger),
     ("analytics_signals_guard", FunctionUse::Trigger),
+    ("purchases_guard_update", FunctionUse::Trigger),
     ("artifacts_allocate_version", FunctionUse::Trigger),
 ];
 

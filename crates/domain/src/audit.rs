@@ -75,6 +75,10 @@ actions! {
     PdfExported => "PDF_EXPORTED",
     LmsExported => "LMS_EXPORTED",
     AnalyticsJobRun => "ANALYTICS_JOB_RUN",
+    ProductCreated => "PRODUCT_CREATED",
+    ProductUpdated => "PRODUCT_UPDATED",
+    PurchaseCreated => "PURCHASE_CREATED",
+    PurchaseRefunded => "PURCHASE_REFUNDED",
 }
 
 impl fmt::Display for AuditAction {

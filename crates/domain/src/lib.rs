@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod offline;
 pub mod package;
 pub mod schemas;
+pub mod store;
 pub mod validate;
 
 pub use audit::{AuditAction, AuditRecord, canonical_json};

@@ -53,6 +53,8 @@ pub struct WebConfig {
     pub worker_stale: Duration,
     /// Exports: 3 per person per course per 10 minutes, of packages up to 5 MB.
     pub export_limits: app::exports::Limits,
+    /// How learners pay: by default admins grant purchases; the demo runs in test mode.
+    pub checkout: app::store::Checkout,
 }
 
 impl Default for WebConfig {
@@ -67,6 +69,7 @@ impl Default for WebConfig {
             max_body_bytes: 2 * 1024 * 1024,
             worker_stale: Duration::from_secs(60),
             export_limits: app::exports::Limits::default(),
+            checkout: app::store::Checkout::default(),
         }
     }
 }
@@ -194,6 +197,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control::users::router())
         .merge(control::audit::router())
         .merge(control::analytics::router())
+        .merge(control::store::router())
         .merge(control::authoring::api::router())
         .merge(control::authoring::pages::router())
         .merge(control::authoring::queue::router())
@@ -202,6 +206,7 @@ pub fn app(state: AppState) -> Router {
         .merge(learner::player::api::router())
         .merge(learner::exports::router())
         .merge(learner::analytics::router())
+        .merge(learner::store::router())
         .merge(learner::player::pages::router())
         .merge(platform::tenants::router())
         .merge(platform::ops::router())

@@ -126,7 +126,11 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     println!("Press Ctrl-C to stop.");
     println!();
-    let served = super::serve::listen(config, args, database).await;
+    // The demo sells in test mode: a learner's purchase is recorded at once, unpaid, and the
+    // course page says so.
+    let mut demo_config = config.clone();
+    demo_config.web.checkout = app::store::Checkout::TestMode;
+    let served = super::serve::listen(&demo_config, args, database).await;
     let _ = stop.send(true);
     let finished = engine.finish().await;
     served?;

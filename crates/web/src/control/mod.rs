@@ -9,4 +9,5 @@ pub mod authoring;
 pub mod courses;
 pub mod home;
 pub mod jobs;
+pub mod store;
 pub mod users;

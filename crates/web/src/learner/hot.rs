@@ -234,6 +234,8 @@ mod tests {
             },
             enrolled: false,
             completed: vec![],
+            price: None,
+            purchased: false,
         }
     }
 

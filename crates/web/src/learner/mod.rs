@@ -8,3 +8,4 @@ pub mod exports;
 pub mod hot;
 pub mod packages;
 pub mod player;
+pub mod store;

@@ -323,6 +323,53 @@ fn ops() -> Vec<Op> {
             "/api/learn/courses/{course}/export/scorm12.zip",
             "The active version as a SCORM 1.2 package",
         ),
+        op("get", "/api/store/products", "What the tenant sells"),
+        with_body(
+            op(
+                "post",
+                "/api/store/purchase",
+                "Buy a product (test mode) and enroll",
+            ),
+            body::<crate::learner::store::PurchaseBody>,
+        ),
+        op("get", "/api/admin/products", "The tenant's products"),
+        with_body(
+            op(
+                "post",
+                "/api/admin/products",
+                "Create a product for a course",
+            ),
+            body::<crate::control::store::ProductBody>,
+        ),
+        with_body(
+            op("patch", "/api/admin/products/{id}", "Change a product"),
+            body::<crate::control::store::ProductPatchBody>,
+        ),
+        with_query(
+            op("get", "/api/admin/purchases", "The tenant's purchases"),
+            &[
+                ("courseId", "string"),
+                ("userId", "string"),
+                ("status", "string"),
+                ("limit", "integer"),
+            ],
+        ),
+        with_body(
+            op(
+                "post",
+                "/api/admin/purchases",
+                "Grant a product to a learner",
+            ),
+            body::<crate::control::store::GrantBody>,
+        ),
+        with_body(
+            op(
+                "post",
+                "/api/admin/purchases/{id}/refund",
+                "Refund a purchase",
+            ),
+            body::<crate::control::store::RefundBody>,
+        ),
         with_body(
             op(
                 "post",

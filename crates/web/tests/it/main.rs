@@ -12,5 +12,6 @@ mod http;
 mod jobs;
 mod publishing;
 mod review;
+mod store;
 mod support;
 mod users;

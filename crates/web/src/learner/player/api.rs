@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{enroll_caller, grade, mark, open};
+use super::{enroll_caller, grade, mark, open, open_content};
 use crate::AppState;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
@@ -105,7 +105,7 @@ async fn lesson(
     headers: HeaderMap,
     Path((course_id, index)): Path<(Uuid, usize)>,
 ) -> Result<Response, WebError> {
-    let (_, loaded) = open(&state, &caller, course_id).await?;
+    let (_, loaded) = open_content(&state, &caller, course_id).await?;
     let body = index
         .checked_sub(1)
         .and_then(|i| loaded.lesson_json.get(i))
@@ -187,7 +187,7 @@ async fn record_progress(
     caller: Caller,
     Json(b): Json<ProgressBody>,
 ) -> Result<axum::Json<Value>, WebError> {
-    let (view, loaded) = open(&state, &caller, b.course_id).await?;
+    let (view, loaded) = open_content(&state, &caller, b.course_id).await?;
     if !view.enrolled {
         return Err(WebError::Forbidden(
             "enroll in the course before recording progress".into(),
@@ -270,7 +270,7 @@ async fn attempt(
     caller: Caller,
     Json(b): Json<AttemptBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), WebError> {
-    let (view, loaded) = open(&state, &caller, b.course_id).await?;
+    let (view, loaded) = open_content(&state, &caller, b.course_id).await?;
     let (index, _) = resolve_lesson(&loaded.package, b.lesson_id.as_deref(), b.lesson_index)?;
     let graded = grade(
         &state,

@@ -40,6 +40,20 @@ pub async fn open(
     Ok((view, loaded))
 }
 
+/// [`open`], for what a sold course keeps to its buyers (lessons, quizzes, projects,
+/// progress): a learner without a PAID purchase is refused (`purchase_required`).
+pub async fn open_content(
+    state: &AppState,
+    caller: &Caller,
+    course_id: Uuid,
+) -> Result<(LearnerView, Arc<Loaded>), WebError> {
+    let (view, loaded) = open(state, caller, course_id).await?;
+    if view.needs_purchase() {
+        return Err(learning::purchase_required().into());
+    }
+    Ok((view, loaded))
+}
+
 /// Enrolls the caller; true when this created the enrollment.
 pub(crate) async fn enroll_caller(
     state: &AppState,
@@ -91,5 +105,12 @@ pub(crate) async fn grade(
         package: &loaded.package,
         index,
     };
-    Ok(learning::grade_quiz(&state.pool, &caller.actor(), quiz, view.enrolled, answers).await?)
+    Ok(learning::grade_quiz(
+        &state.pool,
+        &caller.actor(),
+        quiz,
+        view.has_access(),
+        answers,
+    )
+    .await?)
 }

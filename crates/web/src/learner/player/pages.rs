@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/learn", get(home))
         .route("/learn/{course}", get(overview))
         .route("/learn/{course}/enroll", post(enroll_form))
+        .route("/learn/{course}/buy", post(buy_form))
         .route("/learn/{course}/lesson/{index}", get(lesson_page))
         .route(
             "/learn/{course}/lesson/{index}/complete",
@@ -88,6 +89,8 @@ struct CatalogueCard {
     enrolled: bool,
     completed: i64,
     percent: usize,
+    /// The price, when the course is sold and the learner has not bought it.
+    price: Option<String>,
 }
 
 #[derive(Template)]
@@ -107,7 +110,20 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, W
         let loaded = state.packages.get(&state.pool, e.package_id).await?;
         let p = &loaded.package;
         let done = usize::try_from(e.completed).unwrap_or_default();
+        let price = state
+            .hot
+            .learner_view(&state.pool, caller.tenant_id, e.course_id, caller.user_id)
+            .await?
+            .filter(LearnerView::needs_purchase)
+            .and_then(|v| v.price)
+            .map(|pr| {
+                domain::store::Currency::parse(&pr.currency).map_or_else(
+                    || format!("{} {}", pr.price_cents, pr.currency),
+                    |c| c.format(pr.price_cents),
+                )
+            });
         courses.push(CatalogueCard {
+            price,
             course_id: e.course_id,
             title: e.title,
             version: e.version,
@@ -157,6 +173,10 @@ struct OverviewPage<'a> {
     percent: usize,
     /// The first lesson not yet completed (1-based), if any.
     resume: Option<usize>,
+    /// The price, when the course is sold and the learner has not bought it.
+    sold: Option<String>,
+    /// Learners buy here without paying (the demo).
+    test_mode: bool,
 }
 
 /// The first lesson, in course order, the learner has not completed.
@@ -218,8 +238,52 @@ async fn overview(
         total: p.lessons.len(),
         percent: percent(done, p.lessons.len()),
         resume: resume_at(p, &view),
+        sold: view
+            .price
+            .as_ref()
+            .filter(|_| view.needs_purchase())
+            .map(|pr| {
+                domain::store::Currency::parse(&pr.currency).map_or_else(
+                    || format!("{} {}", pr.price_cents, pr.currency),
+                    |c| c.format(pr.price_cents),
+                )
+            }),
+        test_mode: state.config.checkout == app::store::Checkout::TestMode,
         package: p,
     })
+}
+
+/// Buys the course's product (in test mode) and lands the learner on it, enrolled.
+#[tracing::instrument(skip_all, level = "debug")]
+async fn buy_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(course_id): Path<Uuid>,
+) -> Result<Response, WebError> {
+    let caller = signed_in(&ctx)?;
+    let (view, _) = super::open(&state, &caller, course_id).await?;
+    let Some(price) = view.price else {
+        return Ok(go(
+            format!("/learn/{course_id}"),
+            "This course is free: enroll to start.",
+        ));
+    };
+    let done = app::store::purchase(
+        &state.pool,
+        &caller.actor(),
+        state.config.checkout,
+        price.product_id,
+    )
+    .await?;
+    state.hot.forget_learner(caller.user_id);
+    Ok(go(
+        done.url,
+        if done.created {
+            "Bought, and you are enrolled. Welcome to the course!"
+        } else {
+            "You had bought this course already."
+        },
+    ))
 }
 
 #[tracing::instrument(skip_all, level = "debug")]
@@ -272,6 +336,32 @@ fn lesson_or_404(loaded: &Loaded, index: usize) -> Result<(&Lesson, usize), WebE
     Ok((lesson, quiz.map_or(0, |q| q.questions.len())))
 }
 
+/// [`super::open`] for a page of what a sold course keeps to its buyers: a learner without
+/// a PAID purchase goes back to the course page, which says what access requires.
+async fn readable(
+    state: &AppState,
+    caller: &crate::kit::auth::Caller,
+    course_id: Uuid,
+) -> Result<
+    Result<
+        (
+            db::packages::LearnerView,
+            std::sync::Arc<crate::learner::packages::Loaded>,
+        ),
+        Response,
+    >,
+    WebError,
+> {
+    let (view, loaded) = super::open(state, caller, course_id).await?;
+    if view.needs_purchase() {
+        return Ok(Err(go(
+            format!("/learn/{course_id}"),
+            "This course is sold: buy it to read its lessons, take its quizzes and export it.",
+        )));
+    }
+    Ok(Ok((view, loaded)))
+}
+
 #[tracing::instrument(skip_all, level = "debug")]
 async fn lesson_page(
     State(state): State<AppState>,
@@ -279,7 +369,10 @@ async fn lesson_page(
     Path((course_id, index)): Path<(Uuid, usize)>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = super::open(&state, &caller, course_id).await?;
+    let (view, loaded) = match readable(&state, &caller, course_id).await? {
+        Ok(v) => v,
+        Err(back) => return Ok(back),
+    };
     let p = &loaded.package;
     let (lesson, questions) = lesson_or_404(&loaded, index)?;
     let title_at = |i: usize| p.lesson(i).map(|(l, _)| (i, l.title.as_str()));
@@ -317,7 +410,10 @@ async fn complete_form(
     Form(f): Form<CompleteForm>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = super::open(&state, &caller, course_id).await?;
+    let (view, loaded) = match readable(&state, &caller, course_id).await? {
+        Ok(v) => v,
+        Err(back) => return Ok(back),
+    };
     let (lesson, _) = lesson_or_404(&loaded, index)?;
     if !view.enrolled {
         return Ok(go(
@@ -401,7 +497,10 @@ async fn quiz_page(
     Query(q): Query<QuizQuery>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = super::open(&state, &caller, course_id).await?;
+    let (view, loaded) = match readable(&state, &caller, course_id).await? {
+        Ok(v) => v,
+        Err(back) => return Ok(back),
+    };
     let p = &loaded.package;
     let (lesson, quiz) = p
         .lesson(index)
@@ -471,7 +570,10 @@ async fn quiz_form(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (view, loaded) = super::open(&state, &caller, course_id).await?;
+    let (view, loaded) = match readable(&state, &caller, course_id).await? {
+        Ok(v) => v,
+        Err(back) => return Ok(back),
+    };
     let (_, quiz) = loaded
         .package
         .lesson(index)
@@ -523,7 +625,10 @@ async fn project_page(
     Path((course_id, module_id)): Path<(Uuid, String)>,
 ) -> Result<Response, WebError> {
     let caller = signed_in(&ctx)?;
-    let (_, loaded) = super::open(&state, &caller, course_id).await?;
+    let (_, loaded) = match readable(&state, &caller, course_id).await? {
+        Ok(v) => v,
+        Err(back) => return Ok(back),
+    };
     let p = &loaded.package;
     let project = p
         .project(&module_id)
