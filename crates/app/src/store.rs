@@ -140,10 +140,10 @@ pub async fn update_product(
     let title = patch.title.as_deref().map(title).transpose()?;
     let price_cents = patch.price_cents.map(price).transpose()?;
     let currency = patch.currency.as_deref().map(currency).transpose()?;
-    let before = rows::product(pool, actor.tenant_id, id)
+    let mut tx = pool.begin().await?;
+    let before = rows::product_locked(&mut tx, actor.tenant_id, id, true)
         .await?
         .ok_or_else(|| AppError::not_found("product"))?;
-    let mut tx = pool.begin().await?;
     rows::update_product(
         &mut tx,
         actor.tenant_id,
@@ -218,14 +218,27 @@ async fn record_purchase(
     provider: Provider,
     provider_ref: Option<&str>,
 ) -> Result<Purchased, AppError> {
-    let product = rows::product(pool, buyer.tenant_id, product_id)
+    let mut tx = pool.begin().await?;
+    // Read under a share lock: an admin's change of price or active flag waits for this
+    // purchase, or this purchase sees it.
+    let product = rows::product_locked(&mut tx, buyer.tenant_id, product_id, false)
         .await?
         .filter(|p| p.active)
         .ok_or_else(|| AppError::not_found("product"))?;
-    let mut tx = pool.begin().await?;
     let version = db::packages::active_version(&mut *tx, buyer.tenant_id, product.course_id)
         .await?
         .ok_or_else(crate::learning::not_published)?;
+    // A learner who holds a PAID purchase of the course (of an earlier product) pays once.
+    if rows::has_paid(&mut *tx, buyer.user_id, product.course_id).await? {
+        crate::learning::enroll_in(&mut tx, buyer, product.course_id, version).await?;
+        tx.commit().await?;
+        return Ok(Purchased {
+            purchase_id: None,
+            course_id: product.course_id,
+            created: false,
+            url: format!("/learn/{}", product.course_id),
+        });
+    }
     let id = rows::insert_purchase(
         &mut tx,
         &NewPurchase {

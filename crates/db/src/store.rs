@@ -85,6 +85,58 @@ pub async fn product(
     .await
 }
 
+/// A product of `tenant_id`, locked in `tx` against changes (`FOR SHARE`, so purchases of
+/// it do not wait for each other) or, with `for_update`, for a change.
+pub async fn product_locked(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant_id: Uuid,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<Product>, sqlx::Error> {
+    let product = if for_update {
+        sqlx::query_as!(
+            Product,
+            "SELECT p.id, p.course_id, c.title AS course_title, p.title, p.price_cents, p.currency,
+                    p.active, p.created_at, p.updated_at
+             FROM products p JOIN courses c ON c.id = p.course_id
+             WHERE p.tenant_id = $1 AND p.id = $2 FOR UPDATE OF p",
+            tenant_id,
+            id
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+    } else {
+        sqlx::query_as!(
+            Product,
+            "SELECT p.id, p.course_id, c.title AS course_title, p.title, p.price_cents, p.currency,
+                    p.active, p.created_at, p.updated_at
+             FROM products p JOIN courses c ON c.id = p.course_id
+             WHERE p.tenant_id = $1 AND p.id = $2 FOR SHARE OF p",
+            tenant_id,
+            id
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+    };
+    Ok(product)
+}
+
+/// Whether `user_id` holds a PAID purchase of `course_id` (of any of its products).
+pub async fn has_paid(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    course_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM purchases WHERE user_id = $1 AND course_id = $2
+                          AND status = 'PAID') AS "x!""#,
+        user_id,
+        course_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Every product of `tenant_id`, newest first; with `active_only`, only the active ones of
 /// published courses (what learners may buy).
 pub async fn products(

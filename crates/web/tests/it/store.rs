@@ -237,6 +237,17 @@ async fn a_sold_course_opens_with_a_purchase_and_closes_with_its_refund() {
     let (_, listed) = s.get(&s.learner, "/api/store/products").await;
     assert_eq!(listed["items"][0]["price"], "49.00 EUR", "{listed}");
     assert_eq!(s.lesson_status().await, 409);
+    for path in [
+        format!("/api/learn/courses/{}", s.course),
+        format!("/api/learn/progress/{}", s.course),
+    ] {
+        let (status, e) = s.get(&s.learner, &path).await;
+        assert_eq!(
+            (status, e["error"]["code"].clone()),
+            (409, json!("purchase_required")),
+            "{path}"
+        );
+    }
     let page = s
         .learner
         .get(s.app.url(&format!("/learn/{}", s.course)))
@@ -428,6 +439,32 @@ async fn a_sold_course_opens_with_a_purchase_and_closes_with_its_refund() {
         .await;
     assert_eq!(status, 201);
     assert_eq!(s.lesson_status().await, 200);
+
+    // A new product for the course: its holder of a PAID purchase pays once.
+    let (status, _) = s
+        .send(
+            &s.admin,
+            "PATCH",
+            &format!("/api/admin/products/{product}"),
+            json!({ "active": false }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let newer = s.product(2900).await;
+    let (status, same) = s
+        .send(
+            &s.admin,
+            "POST",
+            "/api/admin/purchases",
+            json!({ "productId": newer["id"], "userId": s.learner_id }),
+        )
+        .await;
+    assert_eq!((status, same["created"].clone()), (200, json!(false)));
+    assert_eq!(
+        s.scalar("SELECT count(*) FROM purchases WHERE status = 'PAID'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{enroll_caller, grade, mark, open, open_content};
+use super::{enroll_caller, grade, mark, open_content};
 use crate::AppState;
 use crate::kit::auth::Caller;
 use crate::kit::error::WebError;
@@ -90,7 +90,7 @@ async fn course(
     headers: HeaderMap,
     Path(course_id): Path<Uuid>,
 ) -> Result<Response, WebError> {
-    let (_, loaded) = open(&state, &caller, course_id).await?;
+    let (_, loaded) = open_content(&state, &caller, course_id).await?;
     Ok(immutable_json(
         &headers,
         &loaded.hash,
@@ -214,7 +214,7 @@ async fn progress_value(
     caller: &Caller,
     course_id: Uuid,
 ) -> Result<Value, WebError> {
-    let (view, loaded) = open(state, caller, course_id).await?;
+    let (view, loaded) = open_content(state, caller, course_id).await?;
     let rows = packages::progress(&state.pool, caller.user_id, course_id).await?;
     let p = &loaded.package;
     // Lessons of the active version the learner completed, in course order.
