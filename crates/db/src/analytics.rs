@@ -224,93 +224,72 @@ pub async fn aggregate_daily(pool: &PgPool) -> Result<Aggregated, sqlx::Error> {
     .fetch_optional(&mut *tx)
     .await?;
     let from = mark.map_or(OffsetDateTime::UNIX_EPOCH, |m| m - OVERLAP);
-    let days: i64 = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM (
-             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date
-             FROM analytics_events
-             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours') a"#,
-        from,
-        to
+    // The (course, day) pairs to recompute, found once (a scan of the new events by arrival)
+    // and read by every statement below; dropped with the transaction.
+    let days = sqlx::query(
+        "CREATE TEMP TABLE cw_affected ON COMMIT DROP AS
+         SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
+         FROM analytics_events
+         WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours'",
     )
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query!(
-        r#"WITH affected AS (
-             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
-             FROM analytics_events
-             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours')
-           DELETE FROM analytics_course_daily d USING affected a
-           WHERE d.course_id = a.course_id AND d.day = a.day"#,
-        from,
-        to
+    .bind(from)
+    .bind(to)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected() as i64;
+    sqlx::query(
+        "DELETE FROM analytics_course_daily d USING cw_affected a
+         WHERE d.course_id = a.course_id AND d.day = a.day",
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        r#"WITH affected AS (
-             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
-             FROM analytics_events
-             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours')
-           DELETE FROM analytics_lesson_daily d USING affected a
-           WHERE d.course_id = a.course_id AND d.day = a.day"#,
-        from,
-        to
+    sqlx::query(
+        "DELETE FROM analytics_lesson_daily d USING cw_affected a
+         WHERE d.course_id = a.course_id AND d.day = a.day",
     )
     .execute(&mut *tx)
     .await?;
-    let course_rows = sqlx::query!(
-        r#"WITH affected AS (
-             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
-             FROM analytics_events
-             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours')
-           INSERT INTO analytics_course_daily (tenant_id, course_id, day, views, learners, completions,
-               active_seconds, active_learners, quiz_attempts, quiz_passes, enrollments, purchases,
-               refunds, exports)
-           SELECT e.tenant_id, e.course_id, a.day,
-                  count(*) FILTER (WHERE e.type IN ('course_viewed', 'lesson_viewed')),
-                  count(DISTINCT e.user_id),
-                  count(*) FILTER (WHERE e.type = 'lesson_completed'),
-                  coalesce(sum(e.value) FILTER (WHERE e.type = 'lesson_time'), 0),
-                  count(DISTINCT e.user_id) FILTER (WHERE e.type = 'lesson_time'),
-                  count(*) FILTER (WHERE e.type = 'quiz_attempted'),
-                  count(*) FILTER (WHERE e.type = 'quiz_passed'),
-                  count(*) FILTER (WHERE e.type = 'enrolled'),
-                  count(*) FILTER (WHERE e.type = 'purchased'),
-                  count(*) FILTER (WHERE e.type = 'refunded'),
-                  count(*) FILTER (WHERE e.type = 'export_downloaded')
-           FROM affected a JOIN analytics_events e ON e.course_id = a.course_id
-             AND e.occurred_at >= a.day::timestamp AT TIME ZONE 'UTC'
-             AND e.occurred_at < (a.day + 1)::timestamp AT TIME ZONE 'UTC'
-           GROUP BY e.tenant_id, e.course_id, a.day"#,
-        from,
-        to
+    let course_rows = sqlx::query(
+        "INSERT INTO analytics_course_daily (tenant_id, course_id, day, views, learners, completions,
+             active_seconds, active_learners, quiz_attempts, quiz_passes, enrollments, purchases,
+             refunds, exports)
+         SELECT e.tenant_id, e.course_id, a.day,
+                count(*) FILTER (WHERE e.type IN ('course_viewed', 'lesson_viewed')),
+                count(DISTINCT e.user_id),
+                count(*) FILTER (WHERE e.type = 'lesson_completed'),
+                coalesce(sum(e.value) FILTER (WHERE e.type = 'lesson_time'), 0),
+                count(DISTINCT e.user_id) FILTER (WHERE e.type = 'lesson_time'),
+                count(*) FILTER (WHERE e.type = 'quiz_attempted'),
+                count(*) FILTER (WHERE e.type = 'quiz_passed'),
+                count(*) FILTER (WHERE e.type = 'enrolled'),
+                count(*) FILTER (WHERE e.type = 'purchased'),
+                count(*) FILTER (WHERE e.type = 'refunded'),
+                count(*) FILTER (WHERE e.type = 'export_downloaded')
+         FROM cw_affected a JOIN analytics_events e ON e.course_id = a.course_id
+           AND e.occurred_at >= a.day::timestamp AT TIME ZONE 'UTC'
+           AND e.occurred_at < (a.day + 1)::timestamp AT TIME ZONE 'UTC'
+         GROUP BY e.tenant_id, e.course_id, a.day",
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let lesson_rows = sqlx::query!(
-        r#"WITH affected AS (
-             SELECT DISTINCT course_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
-             FROM analytics_events
-             WHERE received_at >= $1 AND received_at < $2 AND occurred_at >= $1 - interval '25 hours')
-           INSERT INTO analytics_lesson_daily (tenant_id, course_id, lesson_id, lesson_index, day, views,
-               learners, completions, active_seconds, active_learners, quiz_attempts, quiz_passes)
-           SELECT e.tenant_id, e.course_id, e.lesson_id,
-                  (array_agg(e.lesson_index ORDER BY e.version DESC, e.occurred_at DESC))[1], a.day,
-                  count(*) FILTER (WHERE e.type = 'lesson_viewed'),
-                  count(DISTINCT e.user_id),
-                  count(*) FILTER (WHERE e.type = 'lesson_completed'),
-                  coalesce(sum(e.value) FILTER (WHERE e.type = 'lesson_time'), 0),
-                  count(DISTINCT e.user_id) FILTER (WHERE e.type = 'lesson_time'),
-                  count(*) FILTER (WHERE e.type = 'quiz_attempted'),
-                  count(*) FILTER (WHERE e.type = 'quiz_passed')
-           FROM affected a JOIN analytics_events e ON e.course_id = a.course_id
-             AND e.occurred_at >= a.day::timestamp AT TIME ZONE 'UTC'
-             AND e.occurred_at < (a.day + 1)::timestamp AT TIME ZONE 'UTC'
-           WHERE e.lesson_id IS NOT NULL
-           GROUP BY e.tenant_id, e.course_id, e.lesson_id, a.day"#,
-        from,
-        to
+    let lesson_rows = sqlx::query(
+        "INSERT INTO analytics_lesson_daily (tenant_id, course_id, lesson_id, lesson_index, day, views,
+             learners, completions, active_seconds, active_learners, quiz_attempts, quiz_passes)
+         SELECT e.tenant_id, e.course_id, e.lesson_id,
+                (array_agg(e.lesson_index ORDER BY e.version DESC, e.occurred_at DESC))[1], a.day,
+                count(*) FILTER (WHERE e.type = 'lesson_viewed'),
+                count(DISTINCT e.user_id),
+                count(*) FILTER (WHERE e.type = 'lesson_completed'),
+                coalesce(sum(e.value) FILTER (WHERE e.type = 'lesson_time'), 0),
+                count(DISTINCT e.user_id) FILTER (WHERE e.type = 'lesson_time'),
+                count(*) FILTER (WHERE e.type = 'quiz_attempted'),
+                count(*) FILTER (WHERE e.type = 'quiz_passed')
+         FROM cw_affected a JOIN analytics_events e ON e.course_id = a.course_id
+           AND e.occurred_at >= a.day::timestamp AT TIME ZONE 'UTC'
+           AND e.occurred_at < (a.day + 1)::timestamp AT TIME ZONE 'UTC'
+         WHERE e.lesson_id IS NOT NULL
+         GROUP BY e.tenant_id, e.course_id, e.lesson_id, a.day",
     )
     .execute(&mut *tx)
     .await?
